@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint check lock bench clean help
+
+help:
+	@echo "make run    start the whole platform locally (Dagster UI on http://127.0.0.1:3000)"
+	@echo "make test   run the whole test suite (lint included)"
+	@echo "make lint   ruff, mypy, import-linter only"
+	@echo "make lock   re-resolve and pin every dependency into requirements.lock"
+	@echo "make bench  run the benchmarks"
+
+# One resolve for everything, pinned in requirements.lock; uv installs it in seconds.
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (found " + sys.version.split()[0] + "): set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip install --python $(PY) --quiet -r requirements.lock
+	$(UV) pip install --python $(PY) --quiet --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/lucent up
+
+lint: install
+	$(VENV)/bin/ruff check lucent_platform streaming assets sensors resources tests
+	$(VENV)/bin/ruff format --check lucent_platform streaming assets sensors resources tests
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy lucent_platform streaming
+
+test: install lint
+	$(VENV)/bin/pytest
+
+check: test
+
+bench: install
+	$(VENV)/bin/lucent bench envelope
+
+lock: $(VENV)/bin/uv
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+
+$(VENV)/bin/uv:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+
+clean:
+	rm -rf $(VENV) .lucent .pytest_cache .mypy_cache .ruff_cache

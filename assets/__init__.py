@@ -1,0 +1,1 @@
+"""Dagster assets: the platform's batch and control work (provisioning, views, datasets)."""

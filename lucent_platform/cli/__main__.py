@@ -1,0 +1,3 @@
+from lucent_platform.cli.main import main
+
+main()

@@ -1,0 +1,22 @@
+"""The Dagster code location (``workspace.yaml`` points here): every asset, sensor and resource.
+
+With ``lucent_platform/cli`` this is one of the two entry points, and so the one core module
+that imports Dagster and the ``assets``/``sensors``/``resources`` packages.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.topics import kafka_topics
+from resources import ClickHouseResource, EventStoreResource, KafkaResource, NatsResource
+
+defs = dg.Definitions(
+    assets=[kafka_topics],
+    resources={
+        "kafka": KafkaResource(),
+        "clickhouse": ClickHouseResource(),
+        "nats": NatsResource(),
+        "eventstore": EventStoreResource(),
+    },
+)

@@ -1,0 +1,227 @@
+"""``lucent up``: start, health-check and supervise the whole platform on this machine.
+
+Order matters: data services first (Kafka, NATS, ClickHouse, the event store), then topic
+provisioning, then Dagster and the streaming workers, which all need the data services.
+A service whose address is set in the settings is used as it is (after a reachability
+check) instead of starting the embedded one. Stop is the reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from lucent_platform.config import Settings
+from lucent_platform.stack import services
+from lucent_platform.stack.endpoints import STACK_FILE, Endpoints, read_stack_file
+from lucent_platform.stack.errors import StackError
+from lucent_platform.stack.ports import LOOPBACK, claim_port, is_listening
+from lucent_platform.stack.process import ServiceProcess
+
+log = logging.getLogger("lucent.stack")
+
+WORKSPACE = Path(__file__).resolve().parents[2] / "workspace.yaml"
+
+
+class LocalStack:
+    """The set of child processes behind one ``lucent up``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        with_dagster: bool = True,
+        workers: Sequence[str] = (),
+        worker_env: dict[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.with_dagster = with_dagster
+        self.workers = list(workers)
+        self.worker_env = worker_env or {}
+        self.processes: list[ServiceProcess] = []
+        self.endpoints: Endpoints | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def logs(self) -> Path:
+        return self.settings.data_dir / "logs"
+
+    def start(self) -> Endpoints:
+        """Bring everything up; on any failure stop what started and raise ``StackError``."""
+        data_dir = self.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if read_stack_file(data_dir) is not None:
+            raise StackError(
+                f"another `lucent up` already runs on {data_dir} (see {data_dir / STACK_FILE}) "
+                "— stop it first, or use another LUCENT_DATA_DIR"
+            )
+        try:
+            self.endpoints = self._start_data_services()
+            self._provision_topics(self.endpoints)
+            self._start_control_and_workers(self.endpoints)
+        except BaseException:
+            self.stop()
+            raise
+        self.endpoints.write(data_dir)
+        return self.endpoints
+
+    def _launch(self, process: ServiceProcess) -> ServiceProcess:
+        log.info("starting %s", process.name)
+        self.processes.append(process)
+        process.start()
+        process.wait_ready()
+        log.info("%s is up (pid %s)", process.name, process.pid)
+        return process
+
+    def _start_data_services(self) -> Endpoints:
+        s = self.settings
+        # Claim every configured port before starting anything, so a busy port fails fast.
+        ports = {
+            "kafka": None
+            if s.kafka_bootstrap_servers
+            else claim_port(s.kafka_port, what="Kafka", setting="LUCENT_KAFKA_PORT"),
+            "nats": None
+            if s.nats_url
+            else claim_port(s.nats_port, what="NATS", setting="LUCENT_NATS_PORT"),
+            "clickhouse": None
+            if s.clickhouse_url
+            else claim_port(
+                s.clickhouse_port, what="ClickHouse", setting="LUCENT_CLICKHOUSE_PORT"
+            ),
+        }
+        if self.with_dagster:
+            claim_port(
+                s.dagster_port, what="the Dagster UI", setting="LUCENT_DAGSTER_PORT",
+                host=s.dagster_host,
+            )  # fmt: skip
+
+        if ports["kafka"] is not None:
+            self._launch(services.kafka_broker(ports["kafka"], self.logs))
+            kafka = f"{LOOPBACK}:{ports['kafka']}"
+        else:
+            kafka = str(s.kafka_bootstrap_servers)
+        from lucent_platform.adapters.kafka import KafkaUnavailable, check_reachable
+
+        try:
+            check_reachable(s, kafka)
+        except KafkaUnavailable as exc:
+            raise StackError(str(exc)) from None
+
+        if ports["nats"] is not None:
+            self._launch(services.nats_server(ports["nats"], s.data_dir / "nats", self.logs))
+            nats = f"nats://{LOOPBACK}:{ports['nats']}"
+        else:
+            nats = str(s.nats_url)
+            _check_tcp(nats, "NATS", "LUCENT_NATS_URL")
+
+        if ports["clickhouse"] is not None:
+            self._launch(
+                services.clickhouse_server(
+                    ports["clickhouse"], s.resolved_clickhouse_data_dir, self.logs
+                )
+            )
+            clickhouse = f"http://{LOOPBACK}:{ports['clickhouse']}"
+        else:
+            clickhouse = str(s.clickhouse_url)
+            _check_tcp(clickhouse, "ClickHouse", "LUCENT_CLICKHOUSE_URL")
+
+        if s.eventstore_uri:
+            eventstore = s.eventstore_uri
+            _check_tcp(eventstore, "the event store", "LUCENT_EVENTSTORE_URI")
+        else:
+            from lucent_platform.eventstore import open_event_store
+
+            path = s.resolved_eventstore_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store = open_event_store(str(path))
+            store.get_current_version("lucent-health")  # creates the schema, proves it opens
+            store.close()
+            eventstore = str(path)
+        return Endpoints(kafka, nats, clickhouse, eventstore)
+
+    def _provision_topics(self, endpoints: Endpoints) -> None:
+        from lucent_platform.adapters import kafka
+        from lucent_platform.topics import fixed_topics
+
+        results = kafka.provision(
+            kafka.admin(self.settings, endpoints.kafka_bootstrap_servers),
+            fixed_topics(),
+            replication_factor=self.settings.replication_factor,
+            min_insync_replicas=self.settings.min_insync_replicas,
+        )
+        failed = [r for r in results if r.status.startswith("failed")]
+        if failed:
+            raise StackError(f"topic provisioning failed: {failed[0].topic}: {failed[0].status}")
+        log.info("topics ready (%d in the catalog)", len(results))
+
+    def _start_control_and_workers(self, endpoints: Endpoints) -> None:
+        env = {**endpoints.as_env(), "LUCENT_DATA_DIR": str(self.settings.data_dir.resolve())}
+        if self.with_dagster:
+            s = self.settings
+            self._launch(
+                services.dagster(
+                    s.dagster_host, s.dagster_port, s.data_dir / "dagster", WORKSPACE, env,
+                    self.logs,
+                )
+            )  # fmt: skip
+            self.endpoints = endpoints = Endpoints(
+                **{**endpoints.__dict__, "dagster_url": f"http://{s.dagster_host}:{s.dagster_port}"}
+            )
+        for name in self.workers:
+            self._launch(services.worker(name, {**env, **self.worker_env}, self.logs))
+
+    def supervise(self, seconds: float | None = None) -> int:
+        """Wait for Ctrl-C/SIGTERM (or ``seconds``); report a child that dies. Returns exit code."""
+        def _on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            self._stopping.set()
+
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        deadline = None if seconds is None else time.monotonic() + seconds
+        code = 0
+        reported: set[str] = set()
+        try:
+            while not self._stopping.wait(0.5):
+                for process in self.processes:
+                    if not process.running and process.name not in reported:
+                        reported.add(process.name)
+                        log.error(
+                            "%s exited with code %s: %s (log: %s)",
+                            process.name, process.returncode, process.last_log_line(),
+                            process.log_path,
+                        )  # fmt: skip
+                        code = 1
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return code
+
+    def stop(self) -> None:
+        """Stop every child, last started first, and forget the stack file."""
+        for process in reversed(self.processes):
+            log.info("stopping %s", process.name)
+            process.stop()
+        self.processes.clear()
+        stack_file = self.settings.data_dir / STACK_FILE
+        running = read_stack_file(self.settings.data_dir)
+        if running is not None or stack_file.exists():
+            stack_file.unlink(missing_ok=True)
+
+
+def _check_tcp(url: str, what: str, setting: str) -> None:
+    """A quick reachability check of an external service given by URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"tcp://{url}")
+    host = parts.hostname or LOOPBACK
+    default = {"https": 443, "http": 8123, "nats": 4222, "tls": 4222, "esdb": 2113}
+    port = parts.port or default.get(parts.scheme, 0)
+    if not is_listening(host, port, timeout=3.0):
+        raise StackError(f"{what} at {url} is not reachable — check {setting}")

