@@ -49,6 +49,4 @@ def kafka_topics(context: dg.AssetExecutionContext, kafka: KafkaResource) -> dg.
 def _provision(
     resource: KafkaResource, specs: tuple[catalog.TopicSpec, ...], rf: int, isr: int
 ) -> list[kafka.ProvisionResult]:
-    return kafka.provision(
-        resource.admin(), specs, replication_factor=rf, min_insync_replicas=isr
-    )
+    return kafka.provision(resource.admin(), specs, replication_factor=rf, min_insync_replicas=isr)

@@ -123,8 +123,6 @@ class Settings(BaseSettings):
     clickhouse_password: SecretStr = Field(
         default=SecretStr(""), description="ClickHouse password."
     )
-    clickhouse_database: str = Field(default="lucent", description="ClickHouse database.")
-
     # --- Event store ---------------------------------------------------------------------
     eventstore_uri: str | None = Field(
         default=None,

@@ -98,9 +98,7 @@ def governance(protocol: str) -> str:
 # librdkafka subscribes with POSIX extended regexes: no look-ahead, so "any segment but
 # `all`" is spelled out: 1-2 or 4+ characters, or 3 characters differing from a-l-l somewhere.
 _ANY = "[a-z0-9-]"
-_NOT_ALL = (
-    f"({_ANY}{{1,2}}|{_ANY}{{4,}}|[b-z0-9-]{_ANY}{{2}}|a[a-km-z0-9-]{_ANY}|al[a-km-z0-9-])"
-)
+_NOT_ALL = f"({_ANY}{{1,2}}|{_ANY}{{4,}}|[b-z0-9-]{_ANY}{{2}}|a[a-km-z0-9-]{_ANY}|al[a-km-z0-9-])"
 
 
 def raw_pattern(kind: Kind) -> str:

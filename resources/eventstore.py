@@ -15,6 +15,4 @@ class EventStoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Unset: LUCENT_EVENTSTORE_URI / _PATH, or the running local stack's store."""
 
     def open(self) -> EventStore:
-        return open_event_store(
-            self.location or platform_endpoints(platform_settings()).eventstore
-        )
+        return open_event_store(self.location or platform_endpoints(platform_settings()).eventstore)

@@ -27,7 +27,10 @@ def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Sett
     stack = LocalStack(settings, with_dagster=False)
     endpoints = stack.start()
     try:
-        names = {info.topic for info in kafka.describe_topics(settings, endpoints.kafka_bootstrap_servers)}
+        names = {
+            info.topic
+            for info in kafka.describe_topics(settings, endpoints.kafka_bootstrap_servers)
+        }
         assert {spec.name for spec in fixed_topics()} <= names
         with urllib.request.urlopen(f"{endpoints.clickhouse_url}/ping", timeout=5) as r:
             assert r.read().strip() == b"Ok."
@@ -63,7 +66,9 @@ def test_an_unreachable_external_service_is_named(tmp_path: Path, kafka_bootstra
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, data_dir=tmp_path, kafka_bootstrap_servers=kafka_bootstrap, nats_url=nats
     )
-    with pytest.raises(StackError, match=f"NATS at {nats} is not reachable — check LUCENT_NATS_URL"):
+    with pytest.raises(
+        StackError, match=f"NATS at {nats} is not reachable — check LUCENT_NATS_URL"
+    ):
         LocalStack(settings, with_dagster=False).start()
 
 

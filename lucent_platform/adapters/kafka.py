@@ -145,7 +145,7 @@ def end_offsets(
         deadline = time.monotonic() + timeout  # a busy partition keeps growing: stop anyway
         while time.monotonic() < deadline:
             messages = probe.consume(num_messages=10_000, timeout=0.3)
-            offsets = [m.offset() for m in messages if m.error() is None]
+            offsets = [m.offset() or 0 for m in messages if m.error() is None]
             if not offsets:
                 break
             last = max(last, *offsets)
@@ -190,10 +190,21 @@ def read_topic(
             if not batch:
                 break
             records += [
-                Record(m.topic(), m.partition(), m.offset(), m.timestamp()[1], m.key(), m.value())
+                Record(
+                    topic,
+                    m.partition() or 0,
+                    m.offset() or 0,
+                    m.timestamp()[1],
+                    _as_bytes(m.key()),
+                    _as_bytes(m.value()),
+                )
                 for m in batch
                 if m.error() is None
             ]
         return records
     finally:
         probe.close()
+
+
+def _as_bytes(value: str | bytes | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value

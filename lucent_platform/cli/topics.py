@@ -53,9 +53,9 @@ def list_topics(ctx: click.Context) -> None:
     infos = kafka.describe_topics(settings, endpoints.kafka_bootstrap_servers)
     click.echo(f"{'TOPIC':<44} {'PARTS':>5} {'MESSAGES':>10}  ROLE")
     for info in infos:
-        spec = known.get(info.name)
-        role = spec.description if spec else _role_of(info.name)
-        click.echo(f"{info.name:<44} {info.partitions:>5} {info.messages:>10}  {role}")
+        spec = known.get(info.topic)
+        role = spec.description if spec else _role_of(info.topic)
+        click.echo(f"{info.topic:<44} {info.partitions:>5} {info.messages:>10}  {role}")
 
 
 def _role_of(name: str) -> str:

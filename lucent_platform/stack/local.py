@@ -90,9 +90,7 @@ class LocalStack:
             else claim_port(s.nats_port, what="NATS", setting="LUCENT_NATS_PORT"),
             "clickhouse": None
             if s.clickhouse_url
-            else claim_port(
-                s.clickhouse_port, what="ClickHouse", setting="LUCENT_CLICKHOUSE_PORT"
-            ),
+            else claim_port(s.clickhouse_port, what="ClickHouse", setting="LUCENT_CLICKHOUSE_PORT"),
         }
         if self.with_dagster:
             claim_port(
@@ -177,6 +175,7 @@ class LocalStack:
 
     def supervise(self, seconds: float | None = None) -> int:
         """Wait for Ctrl-C/SIGTERM (or ``seconds``); report a child that dies. Returns exit code."""
+
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s, stopping", signal.Signals(signum).name)
             self._stopping.set()

