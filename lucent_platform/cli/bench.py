@@ -19,7 +19,7 @@ def envelope(messages: int, as_json: bool) -> None:
     """Envelope encode/decode rate (msg/s): msgspec (ours) vs json, orjson, pydantic."""
     from lucent_platform.bench import envelope as envelope_bench
 
-    figures = envelope_bench.run(messages)
+    figures = envelope_bench.run(messages, echo=not as_json)
     if as_json:
         click.echo(json.dumps(figures))
 
