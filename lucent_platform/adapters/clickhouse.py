@@ -1,0 +1,64 @@
+"""ClickHouse adapter: the one place that builds a clickhouse-connect client.
+
+Every component (sink, Dagster resources, CLI) talks to ClickHouse through this client, whether
+the URL points at a production server or at the embedded server
+(``lucent_platform.embedded.clickhouse_server``), so DDL, queries and inserts are the same
+code in both modes (DESIGN.md, decision 5). This is the only core module that imports
+clickhouse_connect.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:
+    from clickhouse_connect.driver import Client
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals (where the embedded server listens)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def connect(
+    url: str,
+    *,
+    username: str = "default",
+    password: str = "",
+    database: str = "default",
+    **kwargs: Any,
+) -> Client:
+    """Open a clickhouse-connect client for ``url`` (``http[s]://host:port[/proxy_path]``).
+
+    Compression defaults to off for loopback hosts: the embedded server refuses compressed
+    request bodies, and on loopback compression only costs CPU anyway. Remote servers keep
+    clickhouse-connect's default (lz4). Pass ``compress=...`` to choose explicitly.
+
+    User and password in the URL take precedence over the arguments. Other keyword arguments
+    (``settings``, ``send_receive_timeout``, ...) go to ``clickhouse_connect.get_client``
+    unchanged. Call this lazily, never at import time.
+    """
+    import clickhouse_connect  # deferred: importing it costs ~0.3 s, keep it off import paths
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"ClickHouse URL must look like http://host:8123, got {url!r}")
+    kwargs.setdefault("compress", not is_loopback(parts.hostname))
+    if parts.path.strip("/"):
+        kwargs.setdefault("proxy_path", parts.path)
+    return clickhouse_connect.get_client(
+        interface=parts.scheme,
+        host=parts.hostname,
+        port=parts.port or (8443 if parts.scheme == "https" else 8123),
+        username=unquote(parts.username) if parts.username else username,
+        password=unquote(parts.password) if parts.password else password,
+        database=database,
+        **kwargs,
+    )
