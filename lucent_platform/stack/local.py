@@ -46,6 +46,7 @@ class LocalStack:
         self.processes: list[ServiceProcess] = []
         self.endpoints: Endpoints | None = None
         self._stopping = threading.Event()
+        self._owns_stack_file = False
 
     @property
     def logs(self) -> Path:
@@ -68,6 +69,7 @@ class LocalStack:
             self.stop()
             raise
         self.endpoints.write(data_dir)
+        self._owns_stack_file = True
         return self.endpoints
 
     def _launch(self, process: ServiceProcess) -> ServiceProcess:
@@ -139,7 +141,7 @@ class LocalStack:
             store = open_event_store(str(path))
             store.get_current_version("lucent-health")  # creates the schema, proves it opens
             store.close()
-            eventstore = str(path)
+            eventstore = str(path.resolve())  # children may run in another directory
         return Endpoints(kafka, nats, clickhouse, eventstore)
 
     def _provision_topics(self, endpoints: Endpoints) -> None:
@@ -208,10 +210,9 @@ class LocalStack:
             log.info("stopping %s", process.name)
             process.stop()
         self.processes.clear()
-        stack_file = self.settings.data_dir / STACK_FILE
-        running = read_stack_file(self.settings.data_dir)
-        if running is not None or stack_file.exists():
-            stack_file.unlink(missing_ok=True)
+        if self._owns_stack_file:
+            (self.settings.data_dir / STACK_FILE).unlink(missing_ok=True)
+            self._owns_stack_file = False
 
 
 def _check_tcp(url: str, what: str, setting: str) -> None:

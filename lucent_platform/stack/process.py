@@ -1,7 +1,7 @@
 """A supervised child process: started in its own process group, health-checked, stopped whole.
 
 Each child gets its own session so Ctrl-C in the terminal reaches only the supervisor, which
-then stops the children in reverse order (SIGTERM to the whole group, SIGKILL after a grace
+then stops the children in reverse order (a stop signal to the whole group, SIGKILL after a grace
 period) — so nothing a child spawned itself (Dagster's code server, daemon) is left behind.
 """
 
@@ -34,6 +34,7 @@ class ServiceProcess:
     cwd: Path | None = None
     ready_timeout: float = 30.0
     stop_timeout: float = 10.0
+    stop_signal: signal.Signals = signal.SIGTERM
     popen: subprocess.Popen[bytes] | None = None
 
     @property
@@ -85,11 +86,11 @@ class ServiceProcess:
         return self.popen.poll() if self.popen else None
 
     def stop(self) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left after the grace period."""
+        """Signal the process group, then SIGKILL whatever is left after the grace period."""
         if self.popen is None or self.popen.poll() is not None:
             self._reap_group()
             return
-        self._signal_group(signal.SIGTERM)
+        self._signal_group(self.stop_signal)
         try:
             self.popen.wait(timeout=self.stop_timeout)
         except subprocess.TimeoutExpired:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
 import sysconfig
 import urllib.request
@@ -139,7 +140,8 @@ def dagster(
         log_path=logs / "dagster.log",
         ready=lambda: _code_location_loaded(f"http://{host}:{port}"),
         ready_timeout=180.0,
-        stop_timeout=20.0,
+        stop_timeout=15.0,
+        stop_signal=signal.SIGINT,  # what `dagster dev` expects from Ctrl-C
     )
 
 
