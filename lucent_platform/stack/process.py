@@ -22,6 +22,17 @@ from lucent_platform.stack.errors import StackError
 log = logging.getLogger(__name__)
 
 
+def _default_signals() -> None:
+    """Give the child default SIGINT/SIGTERM handling, whatever its parent inherited.
+
+    A supervisor started in the background by a shell inherits SIGINT as *ignored*, and so
+    would every child; Python then never raises KeyboardInterrupt, and `dagster dev` would
+    sleep through its stop signal.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @dataclass
 class ServiceProcess:
     """One child process of the local stack."""
@@ -53,6 +64,7 @@ class ServiceProcess:
                     env={**os.environ, **self.env},
                     cwd=self.cwd,
                     start_new_session=True,
+                    preexec_fn=_default_signals,
                 )
             except FileNotFoundError:
                 raise StackError(
