@@ -120,7 +120,9 @@ def dagster(
 ) -> ServiceProcess:
     """``dagster dev``: the webserver (UI) and the daemon, DAGSTER_HOME under the data dir."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").touch(exist_ok=True)
+    instance = home / "dagster.yaml"
+    if not instance.exists():  # an operator's own instance settings are left alone
+        instance.write_text("telemetry:\n  enabled: false\n")
     return ServiceProcess(
         name="dagster",
         argv=[
