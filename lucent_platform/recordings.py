@@ -1,0 +1,257 @@
+"""Recordings of exchange traffic: our own JSONL format, and other capture tools' formats.
+
+Our format (``lucent record``) is one received frame per line::
+
+    {"exchange": "binance", "received_ns": 1617566591315000000, "message": {...the frame...}}
+
+with an optional ``"url"`` for REST responses (order-book snapshots). Files may be gzipped.
+Replay also reads what other tools record, line by line:
+
+- bare exchange frames, e.g. a Binance combined-stream frame ``{"stream": …, "data": …}``;
+- cryptofeed captures ``<receive seconds>: <frame>`` and Tardis-style ``<ISO time> <frame>``;
+- REST captures ``{"url": …, "recv_ts": <seconds>, "body": …}``.
+
+A frame without a receive time gets one from the exchange's own clock in the frame (or the
+previous frame's), never from the wall clock: a recording is judged by its own time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import heapq
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+_CRYPTOFEED_LINE = re.compile(r"^(\d{9,}\.\d+):\s(.*)$", re.DOTALL)
+_TARDIS_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+Z)\s(.*)$", re.DOTALL)
+RECORDING_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".gz", ".log", ".txt")
+
+
+class RecordingError(ValueError):
+    """A recording cannot be read; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class RecordedFrame:
+    """One frame as it was received: the unit every connector parses."""
+
+    exchange: str
+    received_ns: int
+    message: Any
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "exchange": self.exchange,
+            "received_ns": self.received_ns,
+            "message": self.message,
+        }
+        if self.url:
+            line["url"] = self.url
+        return line
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def recording_files(path: Path) -> list[Path]:
+    """The recording files at ``path``: the file itself, or every recording in a folder."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and p.name.endswith(RECORDING_SUFFIXES)
+        )
+        if files:
+            return files
+        raise RecordingError(f"{path}: no recordings (*.jsonl, *.jsonl.gz) in this folder")
+    raise RecordingError(f"{path}: no such file or folder")
+
+
+def read_recording(path: Path, exchange: str | None = None) -> Iterator[RecordedFrame]:
+    """Every frame of one file, in file order. ``exchange`` overrides detection."""
+    hint = exchange or exchange_from_path(path)
+    last_ns = 0
+    with _open(path) as lines:
+        for number, raw in enumerate(lines, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            try:
+                frame = _parse_line(text, hint, last_ns)
+            except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+                raise RecordingError(f"{path}:{number}: {exc}") from None
+            last_ns = frame.received_ns or last_ns
+            yield frame
+
+
+def read_recordings(path: Path, exchange: str | None = None) -> Iterator[RecordedFrame]:
+    """All files under ``path`` merged into one stream in receive order (stable per file)."""
+    files = recording_files(path)
+    if len(files) == 1:
+        yield from read_recording(files[0], exchange)
+        return
+    streams = [
+        (
+            (frame.received_ns, index, seq, frame)
+            for seq, frame in enumerate(read_recording(f, exchange))
+        )
+        for index, f in enumerate(files)
+    ]
+    for _, _, _, frame in heapq.merge(*streams):
+        yield frame
+
+
+def _open(path: Path) -> IO[str]:
+    with path.open("rb") as probe:
+        gzipped = probe.read(2) == b"\x1f\x8b"
+    if gzipped:
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open("r", encoding="utf-8")
+
+
+def _parse_line(text: str, hint: str | None, last_ns: int) -> RecordedFrame:
+    received_ns: int | None = None
+    if match := _CRYPTOFEED_LINE.match(text):
+        received_ns = seconds_to_ns(match.group(1))
+        text = match.group(2)
+    elif match := _TARDIS_LINE.match(text):
+        received_ns = _iso_to_ns(match.group(1))
+        text = match.group(2)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text  # a non-JSON frame is still a frame: the connector will reject it
+    if isinstance(value, dict) and {"exchange", "message"} <= value.keys():
+        return RecordedFrame(
+            exchange=str(value["exchange"]),
+            received_ns=int(value.get("received_ns") or received_ns or last_ns),
+            message=value["message"],
+            url=value.get("url"),
+        )
+    if isinstance(value, dict) and {"url", "body"} <= value.keys():
+        url = str(value["url"])
+        recv = value.get("recv_ts")
+        return RecordedFrame(
+            exchange=hint or exchange_from_url(url),
+            received_ns=seconds_to_ns(recv) if recv is not None else received_ns or last_ns,
+            message=value["body"],
+            url=url,
+        )
+    exchange = hint or detect_exchange(value)
+    if received_ns is None:
+        received_ns = exchange_clock_ns(exchange, value) or last_ns
+    return RecordedFrame(exchange=exchange, received_ns=received_ns, message=value)
+
+
+def seconds_to_ns(value: float | str) -> int:
+    """Epoch seconds (as text or float) to integer ns, exactly: no binary-float rounding."""
+    return int(Decimal(str(value)) * 1_000_000_000)
+
+
+def _iso_to_ns(text: str) -> int:
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    seconds = datetime.fromisoformat(whole + "+00:00").timestamp()
+    return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+
+
+# --- which exchange ----------------------------------------------------------------------------
+
+_PATH_HINTS = (
+    ("binance_us", "binanceus"),
+    ("binanceus", "binanceus"),
+    ("binance_coinm", "binancecoinm"),
+    ("binancecoinm", "binancecoinm"),
+    ("binance_delivery", "binancecoinm"),
+    ("binance", "binance"),
+    ("coinbase", "coinbase"),
+    ("kraken", "kraken"),
+)
+_URL_HINTS = (
+    ("binance.us", "binanceus"),
+    ("dapi.binance", "binancecoinm"),
+    ("binance", "binance"),
+    ("coinbase", "coinbase"),
+    ("kraken", "kraken"),
+)
+_COINBASE_TYPES = frozenset(
+    {"ticker", "match", "last_match", "snapshot", "l2update", "subscriptions", "heartbeat",
+     "error", "received", "open", "done", "change", "status"}
+)  # fmt: skip
+
+
+def exchange_from_path(path: Path) -> str | None:
+    """``…/binance_us/ws_aggTrade.jsonl`` → ``binanceus``; None when the path says nothing."""
+    lowered = str(path).lower()
+    for needle, exchange in _PATH_HINTS:
+        if needle in lowered:
+            return exchange
+    return None
+
+
+def exchange_from_url(url: str) -> str:
+    lowered = url.lower()
+    for needle, exchange in _URL_HINTS:
+        if needle in lowered:
+            return exchange
+    raise ValueError(f"cannot tell the exchange of {url!r}: pass --exchange")
+
+
+def detect_exchange(frame: Any) -> str:
+    """Tell the venue from a native frame's shape (Binance, Coinbase Exchange, Kraken v1)."""
+    if isinstance(frame, dict):
+        if "stream" in frame and "data" in frame:
+            return "binance"
+        if isinstance(frame.get("e"), str) and "s" in frame:
+            return "binance"  # a raw (not combined) Binance stream frame
+        if frame.get("type") in _COINBASE_TYPES:
+            return "coinbase"
+        if "event" in frame:
+            return "kraken"
+    if isinstance(frame, list) and len(frame) >= 3 and isinstance(frame[-2], str):
+        return "kraken"
+    raise ValueError("cannot tell which exchange sent this frame: pass --exchange")
+
+
+def exchange_clock_ns(exchange: str, frame: Any) -> int | None:
+    """The exchange's own time in a frame, for recordings that kept no receive time."""
+    try:
+        if exchange.startswith("binance") and isinstance(frame, dict):
+            data = frame.get("data", frame)
+            ms = data.get("E") or data.get("T")
+            return int(ms) * 1_000_000 if ms else None
+        if exchange == "coinbase" and isinstance(frame, dict) and frame.get("time"):
+            return _iso_to_ns(str(frame["time"]))
+        if exchange == "kraken" and isinstance(frame, list):
+            return _kraken_time_ns(frame[1])
+    except (ValueError, TypeError, AttributeError, IndexError, InvalidOperation):
+        return None
+    return None
+
+
+def _kraken_time_ns(payload: Any) -> int | None:
+    times: list[int] = []
+    if isinstance(payload, list):  # trades: [price, volume, time, side, type, misc]
+        times = [seconds_to_ns(t[2]) for t in payload if isinstance(t, list) and len(t) > 2]
+    elif isinstance(payload, dict):  # book: {"as"|"bs"|"a"|"b": [[price, volume, time], …]}
+        for side in ("as", "bs", "a", "b"):
+            times += [seconds_to_ns(level[2]) for level in payload.get(side, []) if len(level) > 2]
+    return max(times) if times else None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def write_frames(out: IO[str], frames: Iterable[RecordedFrame]) -> int:
+    """Append frames as JSONL lines; returns how many were written."""
+    count = 0
+    for frame in frames:
+        out.write(json.dumps(frame.to_json(), separators=(",", ":")) + "\n")
+        count += 1
+    return count
