@@ -71,6 +71,25 @@ class Settings(BaseSettings):
         description="Pairs to ingest on every exchange, comma-separated (BASE-QUOTE).",
     )
 
+    feed: str = Field(
+        default="simulate",
+        description="What `lucent up` ingests: simulate, replay:PATH, or live.",
+    )
+    simulator_seed: int = Field(default=7, description="Seed of the market simulator.")
+    simulator_rate: float = Field(
+        default=1.0, description="Simulator message-rate multiplier (1 ≈ 100 msg/s)."
+    )
+    replay_speed: float = Field(
+        default=1.0, description="Replay speed: 1 = as recorded, 10 = ten times faster, 0 = max."
+    )
+    exchange_urls: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description='Live URL overrides per exchange, JSON: {"binance": {"ws": …, "rest": …}}.',
+    )
+    feed_stale_seconds: float = Field(
+        default=30.0, description="A live stream silent this long is reconnected."
+    )
+
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
         default=None,
@@ -142,6 +161,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("feed")
+    @classmethod
+    def _known_feed(cls, value: str) -> str:
+        if value in {"simulate", "live"} or (value.startswith("replay:") and len(value) > 7):
+            return value
+        raise ValueError("must be 'simulate', 'live' or 'replay:PATH'")
 
     @field_validator("environment")
     @classmethod
@@ -236,3 +262,16 @@ class SettingsError(ValueError):
             got = "" if secret else f" (got {err.get('input')!r})"
             lines.append(f"{var}: {err['msg']}{got}")
         return cls("invalid setting — " + "; ".join(lines))
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    """A validated copy of ``settings`` with some values replaced (e.g. from CLI options)."""
+    from pydantic import ValidationError
+
+    updates = {k: v for k, v in changes.items() if v is not None}
+    if not updates:
+        return settings
+    try:
+        return type(settings)(**{**settings.model_dump(), **updates})
+    except ValidationError as exc:
+        raise SettingsError.from_validation(exc) from None

@@ -22,11 +22,12 @@ import heapq
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
+
+from lucent_platform.connectors.frames import RawFrame
 
 _CRYPTOFEED_LINE = re.compile(r"^(\d{9,}\.\d+):\s(.*)$", re.DOTALL)
 _TARDIS_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+Z)\s(.*)$", re.DOTALL)
@@ -37,24 +38,16 @@ class RecordingError(ValueError):
     """A recording cannot be read; the message names the file and line."""
 
 
-@dataclass(frozen=True)
-class RecordedFrame:
-    """One frame as it was received: the unit every connector parses."""
-
-    exchange: str
-    received_ns: int
-    message: Any
-    url: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "exchange": self.exchange,
-            "received_ns": self.received_ns,
-            "message": self.message,
-        }
-        if self.url:
-            line["url"] = self.url
-        return line
+def frame_to_json(frame: RawFrame) -> dict[str, Any]:
+    """A frame as one line of our recording format."""
+    line: dict[str, Any] = {
+        "exchange": frame.exchange,
+        "received_ns": frame.received_ns,
+        "message": frame.message,
+    }
+    if frame.url:
+        line["url"] = frame.url
+    return line
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -74,10 +67,24 @@ def recording_files(path: Path) -> list[Path]:
     raise RecordingError(f"{path}: no such file or folder")
 
 
-def read_recording(path: Path, exchange: str | None = None) -> Iterator[RecordedFrame]:
+def read_recording(path: Path, exchange: str | None = None) -> Iterator[RawFrame]:
     """Every frame of one file, in file order. ``exchange`` overrides detection."""
     hint = exchange or exchange_from_path(path)
     last_ns = 0
+    if path.name.endswith((".json", ".json.gz")):  # one JSON document: a frame or a list of them
+        with _open(path) as whole:
+            try:
+                document = json.load(whole)
+            except json.JSONDecodeError as exc:
+                raise RecordingError(f"{path}: not JSON ({exc})") from None
+        for value in document if isinstance(document, list) else [document]:
+            try:
+                frame = _frame_of(value, hint, None, last_ns)
+            except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+                raise RecordingError(f"{path}: {exc}") from None
+            last_ns = frame.received_ns or last_ns
+            yield frame
+        return
     with _open(path) as lines:
         for number, raw in enumerate(lines, start=1):
             text = raw.strip()
@@ -91,21 +98,21 @@ def read_recording(path: Path, exchange: str | None = None) -> Iterator[Recorded
             yield frame
 
 
-def read_recordings(path: Path, exchange: str | None = None) -> Iterator[RecordedFrame]:
+def read_recordings(path: Path, exchange: str | None = None) -> Iterator[RawFrame]:
     """All files under ``path`` merged into one stream in receive order (stable per file)."""
     files = recording_files(path)
     if len(files) == 1:
         yield from read_recording(files[0], exchange)
         return
-    streams = [
-        (
-            (frame.received_ns, index, seq, frame)
-            for seq, frame in enumerate(read_recording(f, exchange))
-        )
-        for index, f in enumerate(files)
-    ]
+    streams = [_keyed(index, read_recording(f, exchange)) for index, f in enumerate(files)]
     for _, _, _, frame in heapq.merge(*streams):
         yield frame
+
+
+def _keyed(index: int, frames: Iterator[RawFrame]) -> Iterator[tuple[int, int, int, RawFrame]]:
+    """Sort keys for the merge: receive time, then file, then position in the file."""
+    for position, frame in enumerate(frames):
+        yield frame.received_ns, index, position, frame
 
 
 def _open(path: Path) -> IO[str]:
@@ -116,7 +123,7 @@ def _open(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8")
 
 
-def _parse_line(text: str, hint: str | None, last_ns: int) -> RecordedFrame:
+def _parse_line(text: str, hint: str | None, last_ns: int) -> RawFrame:
     received_ns: int | None = None
     if match := _CRYPTOFEED_LINE.match(text):
         received_ns = seconds_to_ns(match.group(1))
@@ -128,8 +135,12 @@ def _parse_line(text: str, hint: str | None, last_ns: int) -> RecordedFrame:
         value = json.loads(text)
     except json.JSONDecodeError:
         value = text  # a non-JSON frame is still a frame: the connector will reject it
+    return _frame_of(value, hint, received_ns, last_ns)
+
+
+def _frame_of(value: Any, hint: str | None, received_ns: int | None, last_ns: int) -> RawFrame:
     if isinstance(value, dict) and {"exchange", "message"} <= value.keys():
-        return RecordedFrame(
+        return RawFrame(
             exchange=str(value["exchange"]),
             received_ns=int(value.get("received_ns") or received_ns or last_ns),
             message=value["message"],
@@ -138,7 +149,7 @@ def _parse_line(text: str, hint: str | None, last_ns: int) -> RecordedFrame:
     if isinstance(value, dict) and {"url", "body"} <= value.keys():
         url = str(value["url"])
         recv = value.get("recv_ts")
-        return RecordedFrame(
+        return RawFrame(
             exchange=hint or exchange_from_url(url),
             received_ns=seconds_to_ns(recv) if recv is not None else received_ns or last_ns,
             message=value["body"],
@@ -147,7 +158,7 @@ def _parse_line(text: str, hint: str | None, last_ns: int) -> RecordedFrame:
     exchange = hint or detect_exchange(value)
     if received_ns is None:
         received_ns = exchange_clock_ns(exchange, value) or last_ns
-    return RecordedFrame(exchange=exchange, received_ns=received_ns, message=value)
+    return RawFrame(exchange=exchange, received_ns=received_ns, message=value)
 
 
 def seconds_to_ns(value: float | str) -> int:
@@ -248,10 +259,18 @@ def _kraken_time_ns(payload: Any) -> int | None:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_frames(out: IO[str], frames: Iterable[RecordedFrame]) -> int:
+def write_frames(out: IO[str], frames: Iterable[RawFrame]) -> int:
     """Append frames as JSONL lines; returns how many were written."""
     count = 0
     for frame in frames:
-        out.write(json.dumps(frame.to_json(), separators=(",", ":")) + "\n")
+        out.write(json.dumps(frame_to_json(frame), separators=(",", ":")) + "\n")
         count += 1
     return count
+
+
+def open_for_writing(path: Path) -> IO[str]:
+    """A recording file to write, gzipped when its name ends in ``.gz``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "wt", encoding="utf-8")
+    return path.open("w", encoding="utf-8")

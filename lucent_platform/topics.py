@@ -218,3 +218,25 @@ def partition_key(message_type: str, data: object) -> bytes | None:
         if value:
             return str(value).encode()
     return None
+
+
+_RAW_BY_MESSAGE_TYPE = {
+    "price_update": prices,
+    "trade": trades,
+    "orderbook_snapshot": orderbook,
+    "orderbook_delta": orderbook,
+}
+
+
+def raw_topic(message_type: str, data: object) -> str:
+    """The raw topic a feed writes a message to, from its kind and its data."""
+    make = _RAW_BY_MESSAGE_TYPE.get(message_type)
+    if make is not None:
+        return make(str(getattr(data, "exchange", "")), str(getattr(data, "pair", "")))
+    if message_type == "yield_rate":
+        return yields(str(getattr(data, "protocol", "")), str(getattr(data, "pool", "")))
+    if message_type == "liquidation":
+        return liquidations(str(getattr(data, "protocol", "")))
+    if message_type == "governance_event":
+        return governance(str(getattr(data, "protocol", "")))
+    raise TopicNameError(f"{message_type!r} messages have no raw topic")

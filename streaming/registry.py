@@ -13,8 +13,19 @@ from lucent_platform.stack.endpoints import Endpoints
 
 WorkerMain = Callable[[Settings, Endpoints], None]
 
-WORKERS: dict[str, WorkerMain] = {}
+
+def _feed(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.feeds.worker import main
+
+    main(settings, endpoints)
+
+
+WORKERS: dict[str, WorkerMain] = {
+    "feed": _feed,
+}
 """Name → entry point. ``lucent up`` starts all of them, in this order."""
 
-EXPECTED_STAGES: dict[str, tuple[str, ...]] = {}
+EXPECTED_STAGES: dict[str, tuple[str, ...]] = {
+    "feed": ("ingested",),
+}
 """Worker name → the demo stages it must make non-empty (see ``lucent_platform.stage_report``)."""

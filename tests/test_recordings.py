@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from lucent_platform.connectors import RawFrame
 from lucent_platform.recordings import (
-    RecordedFrame,
     RecordingError,
     detect_exchange,
     read_recording,
@@ -31,10 +31,8 @@ KRAKEN_TRADE = [321, [["5541.20000", "0.15850568", "1534614057.321597", "s", "l"
 
 def test_our_format_round_trips(tmp_path: Path) -> None:
     frames = [
-        RecordedFrame("binance", 1_617_566_591_400_000_000, AGG_TRADE),
-        RecordedFrame(
-            "binance", 1_617_566_591_500_000_000, {"lastUpdateId": 1}, url="https://x/depth"
-        ),
+        RawFrame("binance", 1_617_566_591_400_000_000, AGG_TRADE),
+        RawFrame("binance", 1_617_566_591_500_000_000, {"lastUpdateId": 1}, url="https://x/depth"),
     ]
     out = io.StringIO()
     assert write_frames(out, frames) == 2

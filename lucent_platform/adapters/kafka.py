@@ -112,44 +112,59 @@ def describe_topics(
     probe = consumer(settings, bootstrap_servers, group_id="lucent-topics-list")
     try:
         metadata = probe.list_topics(timeout=timeout)
-        infos = []
-        for name, topic in sorted(metadata.topics.items()):
-            if name.startswith("__"):
-                continue
-            count = 0
-            for partition in topic.partitions:
-                low, high = end_offsets(probe, TopicPartition(name, partition), timeout)
-                count += max(high - low, 0)
-            infos.append(TopicInfo(name, len(topic.partitions), count))
-        return infos
+        partitions = [
+            TopicPartition(name, p)
+            for name, topic in metadata.topics.items()
+            if not name.startswith("__")
+            for p in topic.partitions
+        ]
+        ends = end_offsets(probe, partitions, timeout)
+        counts: dict[str, int] = {}
+        for (name, _), (low, high) in ends.items():
+            counts[name] = counts.get(name, 0) + max(high - low, 0)
+        return [
+            TopicInfo(name, len(metadata.topics[name].partitions), counts.get(name, 0))
+            for name in sorted(metadata.topics)
+            if not name.startswith("__")
+        ]
     finally:
         probe.close()
 
 
 def end_offsets(
-    probe: Consumer, partition: TopicPartition, timeout: float = 10.0
-) -> tuple[int, int]:
-    """(low, high) watermarks of a partition, with ``high`` checked by reading.
+    probe: Consumer, partitions: list[TopicPartition], timeout: float = 10.0
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(low, high) watermarks per partition, with ``high`` checked by reading.
 
     The local broker (Tansu 0.6) reports the high watermark of a partition whose last write
     was a batch as that batch's base offset + 1, not its last offset + 1. Reading from
     ``high - 1`` returns the whole last batch, so the true end is the last offset read + 1;
-    on a correct broker this reads exactly one message.
+    on a correct broker this reads exactly one message. All partitions are read at once.
     """
-    low, high = probe.get_watermark_offsets(partition, timeout=timeout)
-    if high <= low:
-        return low, high
-    probe.assign([TopicPartition(partition.topic, partition.partition, high - 1)])
+    ends: dict[tuple[str, int], tuple[int, int]] = {}
+    for tp in partitions:
+        low, high = probe.get_watermark_offsets(tp, timeout=timeout)
+        ends[(tp.topic, tp.partition)] = (low, high)
+    starts = [TopicPartition(t, p, high - 1) for (t, p), (low, high) in ends.items() if high > low]
+    if not starts:
+        return ends
+    probe.assign(starts)
     try:
-        last = high - 1
+        # Every assigned partition has at least one message to return; its whole last batch
+        # comes in the same fetch, so once each has answered, one short poll mops up.
+        pending = {(tp.topic, tp.partition) for tp in starts}
         deadline = time.monotonic() + timeout  # a busy partition keeps growing: stop anyway
         while time.monotonic() < deadline:
-            messages = probe.consume(num_messages=10_000, timeout=0.3)
-            offsets = [m.offset() or 0 for m in messages if m.error() is None]
-            if not offsets:
+            messages = probe.consume(num_messages=10_000, timeout=0.5 if pending else 0.1)
+            if not messages and not pending:
                 break
-            last = max(last, *offsets)
-        return low, last + 1
+            for m in messages:
+                if m.error() is None:
+                    key = (m.topic() or "", m.partition() or 0)
+                    pending.discard(key)
+                    low, high = ends[key]
+                    ends[key] = (low, max(high, (m.offset() or 0) + 1))
+        return ends
     finally:
         probe.unassign()
 

@@ -8,16 +8,25 @@ from typing import TYPE_CHECKING
 import click
 
 from lucent_platform.cli.main import settings_from
+from lucent_platform.cli.stack import feed_options, feed_settings
 
 if TYPE_CHECKING:
     from lucent_platform.stage_report import StageReport
 
 
 @click.command()
+@feed_options
 @click.option("--seconds", type=float, default=30.0, show_default=True, help="How long to run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_context
-def demo(ctx: click.Context, seconds: float, as_json: bool) -> None:
+def demo(
+    ctx: click.Context,
+    seconds: float,
+    as_json: bool,
+    feed: str | None,
+    exchanges: str | None,
+    pairs: str | None,
+) -> None:
     """Run every service and worker headless for SECONDS, then summarise each stage.
 
     Counts are read from the topics each stage writes; latency is receive → normalized.
@@ -35,19 +44,23 @@ def demo(ctx: click.Context, seconds: float, as_json: bool) -> None:
     from lucent_platform.topics import Kind, normalized
     from streaming.registry import EXPECTED_STAGES, WORKERS
 
-    settings = settings_from(ctx)
-    stack = LocalStack(settings, with_dagster=False, workers=list(WORKERS))
+    settings, worker_env = feed_settings(settings_from(ctx), feed, exchanges, pairs)
+    stack = LocalStack(settings, with_dagster=False, workers=list(WORKERS), worker_env=worker_env)
     try:
         endpoints = stack.start()
         if not as_json:
             click.echo(f"running {len(WORKERS)} worker(s) for {seconds:g}s …")
         stack.supervise(seconds)
+        stack.stop_workers()  # let every worker flush, so the counts are final
         bootstrap = endpoints.kafka_bootstrap_servers
-        stages = count_stages(kafka.describe_topics(settings, bootstrap))
+        infos = kafka.describe_topics(settings, bootstrap)
+        stages = count_stages(infos)
+        filled = {info.topic for info in infos if info.messages}
         samples: list[float] = []
-        for kind in Kind:
-            records = kafka.read_topic(settings, bootstrap, normalized(kind), limit=20_000)
-            samples += end_to_end_latency((r.timestamp_ms, r.value) for r in records)
+        for topic in (normalized(kind) for kind in Kind):
+            if topic in filled:
+                records = kafka.read_topic(settings, bootstrap, topic, limit=20_000)
+                samples += end_to_end_latency((r.timestamp_ms, r.value) for r in records)
     finally:
         stack.stop()
     expected = sorted({stage for name in WORKERS for stage in EXPECTED_STAGES.get(name, ())})

@@ -47,9 +47,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from lucent_platform.cli import bench, demo, stack, topics, worker
+    from lucent_platform.cli import bench, demo, feeds, stack, topics, worker
 
-    for module in (stack, topics, worker, demo, bench):
+    for module in (stack, topics, worker, feeds, demo, bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -3,20 +3,65 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
 from lucent_platform.cli.main import settings_from
+from lucent_platform.config import Settings, with_overrides
 from lucent_platform.stack.endpoints import resolve
+
+
+def feed_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--feed``, ``--exchanges`` and ``--pairs``, shared by ``up`` and ``demo``."""
+    command = click.option(
+        "--pairs",
+        default=None,
+        help="Comma-separated pairs, e.g. ETH/USDC,BTC/USDT (LUCENT_PAIRS).",
+    )(command)
+    command = click.option(
+        "--exchanges", default=None, help="Comma-separated exchanges (LUCENT_EXCHANGES)."
+    )(command)
+    return click.option(
+        "--feed",
+        default=None,
+        help="simulate (default), replay:PATH (a recording or folder), or live (LUCENT_FEED).",
+    )(command)
+
+
+def feed_settings(
+    settings: Settings, feed: str | None, exchanges: str | None, pairs: str | None
+) -> tuple[Settings, dict[str, str]]:
+    """Settings with the feed options applied, and the env that hands them to the workers."""
+    settings = with_overrides(settings, feed=feed, exchanges=exchanges, pairs=pairs)
+    env = {
+        "LUCENT_FEED": settings.feed,
+        "LUCENT_EXCHANGES": ",".join(settings.exchanges),
+        "LUCENT_PAIRS": ",".join(settings.pairs),
+    }
+    if settings.feed.startswith("replay:"):  # workers run elsewhere: make the path absolute
+        path = Path(settings.feed.removeprefix("replay:")).resolve()
+        env["LUCENT_FEED"] = f"replay:{path}"
+    return settings, env
 
 
 @click.command()
 @click.option("--no-dagster", is_flag=True, help="Headless: no Dagster webserver/daemon.")
+@feed_options
 @click.option(
     "--seconds", type=float, default=None, help="Stop by itself after this long (default: never)."
 )
 @click.pass_context
-def up(ctx: click.Context, no_dagster: bool, seconds: float | None) -> None:
+def up(
+    ctx: click.Context,
+    no_dagster: bool,
+    seconds: float | None,
+    feed: str | None,
+    exchanges: str | None,
+    pairs: str | None,
+) -> None:
     """Start the whole platform locally and supervise it until Ctrl-C.
 
     Embedded services (Kafka/Tansu, NATS JetStream, ClickHouse over chDB, the event store)
@@ -27,8 +72,10 @@ def up(ctx: click.Context, no_dagster: bool, seconds: float | None) -> None:
     from lucent_platform.stack.local import LocalStack
     from streaming.registry import WORKERS
 
-    settings = settings_from(ctx)
-    stack = LocalStack(settings, with_dagster=not no_dagster, workers=list(WORKERS))
+    settings, worker_env = feed_settings(settings_from(ctx), feed, exchanges, pairs)
+    stack = LocalStack(
+        settings, with_dagster=not no_dagster, workers=list(WORKERS), worker_env=worker_env
+    )
     try:
         endpoints = stack.start()
         click.echo(_summary(endpoints.__dict__, settings.data_dir))

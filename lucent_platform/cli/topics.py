@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from lucent_platform.cli.main import settings_from
-from lucent_platform.stack.endpoints import resolve
+from lucent_platform.stack.endpoints import resolve_kafka
 
 
 @click.group()
@@ -23,12 +23,12 @@ def provision(ctx: click.Context, exchanges: str | None, pairs: str | None) -> N
     from lucent_platform.adapters import kafka
 
     settings = settings_from(ctx)
-    endpoints = resolve(settings)
+    bootstrap = resolve_kafka(settings)
     exchange_list = exchanges.split(",") if exchanges else settings.exchanges
     pair_list = pairs.split(",") if pairs else settings.pairs
     specs = catalog.fixed_topics() + catalog.instrument_topics(exchange_list, pair_list)
     results = kafka.provision(
-        kafka.admin(settings, endpoints.kafka_bootstrap_servers),
+        kafka.admin(settings, bootstrap),
         specs,
         replication_factor=settings.replication_factor,
         min_insync_replicas=settings.min_insync_replicas,
@@ -48,9 +48,9 @@ def list_topics(ctx: click.Context) -> None:
     from lucent_platform.adapters import kafka
 
     settings = settings_from(ctx)
-    endpoints = resolve(settings)
+    bootstrap = resolve_kafka(settings)
     known = {spec.name: spec for spec in catalog.fixed_topics()}
-    infos = kafka.describe_topics(settings, endpoints.kafka_bootstrap_servers)
+    infos = kafka.describe_topics(settings, bootstrap)
     click.echo(f"{'TOPIC':<44} {'PARTS':>5} {'MESSAGES':>10}  ROLE")
     for info in infos:
         spec = known.get(info.topic)

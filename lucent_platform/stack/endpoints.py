@@ -101,3 +101,16 @@ def resolve(settings: Settings) -> Endpoints:
         for name, value in external.items()
     }
     return Endpoints(**chosen, dagster_url=running.dagster_url if running else None)
+
+
+def resolve_kafka(settings: Settings) -> str:
+    """Only the Kafka address: the setting, or the running local stack's broker."""
+    if settings.kafka_bootstrap_servers:
+        return settings.kafka_bootstrap_servers
+    running = read_stack_file(settings.data_dir)
+    if running is None:
+        raise StackError(
+            f"no running local stack under {settings.data_dir} and LUCENT_KAFKA_BOOTSTRAP_SERVERS "
+            "not set — start one with `lucent up` (or `make run`), or point the setting at Kafka"
+        )
+    return running.kafka_bootstrap_servers

@@ -204,6 +204,13 @@ class LocalStack:
                 signal.signal(sig, handler)
         return code
 
+    def stop_workers(self) -> None:
+        """Stop the streaming workers only (they flush and commit), leaving the services up."""
+        for process in reversed(self.processes):
+            if process.name.startswith("worker "):
+                log.info("stopping %s", process.name)
+                process.stop()
+
     def stop(self) -> None:
         """Stop every child, last started first, and forget the stack file."""
         for process in reversed(self.processes):

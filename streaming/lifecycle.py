@@ -1,0 +1,40 @@
+"""How a worker learns it must stop: SIGTERM/SIGINT set an event the loop checks."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+log = logging.getLogger(__name__)
+
+
+class StopSignal:
+    """A ``threading.Event`` set by SIGTERM/SIGINT (installed only in the main thread)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> StopSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info(
+            "received %s: finishing the current batch, then stopping", signal.Signals(signum).name
+        )
+        self.event.set()
+
+    def set(self) -> None:
+        self.event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self.event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True if asked to stop meanwhile."""
+        return self.event.wait(seconds)

@@ -1,0 +1,138 @@
+"""A local exchange: replays recorded websocket frames and REST responses on loopback.
+
+ccxt's URLs are plain settings, so pointing ``urls['api']['ws']``/``['rest']`` here makes
+ccxt (and our connectors) run their real code against recorded exchange traffic. Each
+websocket connection gets the scripted frames in order; a script can drop the connection
+after N frames, go silent, or have garbage interleaved — the faults the live feed must
+survive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+
+@dataclass
+class Script:
+    """What each websocket connection receives, in order."""
+
+    frames: list[str]
+    interval: float = 0.0  # seconds between frames
+    drop_after: int | None = None  # close the connection after this many frames (per connection)
+    silent_after: int | None = None  # stop sending (connection stays open) after this many
+    ack: Callable[[dict[str, Any]], str | None] = lambda _request: None  # reply to a subscribe
+    first_connection_only: bool = True  # faults apply to the first connection only
+
+
+@dataclass
+class ExchangeServer:
+    """An aiohttp server on 127.0.0.1:<free port> in a background thread."""
+
+    script: Script
+    rest: dict[str, Any] = field(default_factory=dict)  # path → JSON body
+    connections: int = 0
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    rest_requests: list[str] = field(default_factory=list)
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _runner: web.AppRunner | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ExchangeServer:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("local exchange server did not start")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._loop is not None and self._runner is not None:
+            self._loop.call_soon_threadsafe(self._closing.set)
+            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+            future.result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._closing = asyncio.Event()
+        app = web.Application()
+        app.router.add_get("/ws{tail:.*}", self._websocket)
+        app.router.add_get("/{tail:.*}", self._http)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        server = site._server
+        if server is None or not server.sockets:
+            raise RuntimeError("the local exchange server has no socket")
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self._loop.run_forever()
+
+    async def _http(self, request: web.Request) -> web.Response:
+        self.rest_requests.append(request.path_qs)
+        for path, body in self.rest.items():
+            if request.path.endswith(path):
+                return web.json_response(body)
+        return web.json_response({"error": f"no recorded response for {request.path}"}, status=404)
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.connections += 1
+        faulty = self.connections == 1 or not self.script.first_connection_only
+        reader = asyncio.create_task(self._read_subscriptions(ws))
+        sent = 0
+        try:
+            for frame in self.script.frames:
+                if faulty and self.script.drop_after is not None and sent >= self.script.drop_after:
+                    await ws.close()
+                    return ws
+                if (
+                    faulty
+                    and self.script.silent_after is not None
+                    and sent >= self.script.silent_after
+                ):
+                    await self._closing.wait()
+                    return ws
+                await ws.send_str(frame)
+                sent += 1
+                await asyncio.sleep(self.script.interval)
+            await self._closing.wait()  # the recording is over: stay connected, quietly
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            reader.cancel()
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+    async def _read_subscriptions(self, ws: web.WebSocketResponse) -> None:
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            try:
+                request = json.loads(message.data)
+            except json.JSONDecodeError:
+                continue
+            self.subscriptions.append(request)
+            reply = self.script.ack(request)
+            if reply is not None:
+                await ws.send_str(reply)
