@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -20,6 +21,31 @@ def envelope(messages: int, as_json: bool) -> None:
     from lucent_platform.bench import envelope as envelope_bench
 
     figures = envelope_bench.run(messages, echo=not as_json)
+    if as_json:
+        click.echo(json.dumps(figures))
+
+
+@bench.command()
+@click.option(
+    "--frames",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="At least this many recorded frames are fed per measurement.",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Recordings to replay (default: the repository's tests/fixtures/market).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def feed(frames: int, input_path: Path | None, as_json: bool) -> None:
+    """Replay feed throughput on one core: ccxt parse vs ours, and into the local broker."""
+    from streaming.bench import feed as feed_bench
+
+    figures = feed_bench.run(input_path or feed_bench.DEFAULT_INPUT, frames, echo=not as_json)
     if as_json:
         click.echo(json.dumps(figures))
 

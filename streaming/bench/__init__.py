@@ -1,0 +1,1 @@
+"""Benchmarks of the streaming workers (run by `lucent bench …`)."""

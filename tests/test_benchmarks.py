@@ -1,0 +1,30 @@
+"""The benchmark commands run from a clean clone (tiny sizes: a smoke test, not a timing)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def lucent(*args: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-m", "lucent_platform.cli", *args],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures: dict[str, object] = json.loads(result.stdout)
+    return figures
+
+
+def test_bench_envelope_reports_every_codec() -> None:
+    figures = lucent("bench", "envelope", "-n", "2000", "--json")
+    assert {"rates", "ratios"} <= set(figures)
+
+
+def test_bench_feed_reports_parse_and_kafka_rates() -> None:
+    figures = lucent("bench", "feed", "--frames", "500", "--json")
+    for key in ("ccxt_parse_frames_per_s", "ours_parse_all_envelopes_per_s",
+                "ours_to_kafka_envelopes_per_s", "produce_only_envelopes_per_s"):  # fmt: skip
+        assert isinstance(figures[key], float) and figures[key] > 0
+    assert figures["delivery_failures"] == 0
