@@ -78,7 +78,7 @@ def replay(
     gzipped or not. The same file always yields the same envelopes.
     """
     from lucent_platform.envelope import Envelope, encode
-    from lucent_platform.recordings import read_recordings
+    from lucent_platform.recordings import RecordingError, read_recordings
     from streaming.feeds.replay import Replayer
     from streaming.lifecycle import StopSignal
 
@@ -101,6 +101,8 @@ def replay(
         stats = Replayer(sink, speed=pace).run(
             read_recordings(path, exchange), stop=lambda: stop.stopped
         )
+    except (RecordingError, ValueError) as exc:  # unreadable file, unknown venue
+        raise click.ClickException(str(exc)) from None
     finally:
         if publisher is not None:
             publisher.flush()
