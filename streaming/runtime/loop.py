@@ -1,0 +1,245 @@
+"""The micro-batch loop: consume a batch, process it, produce, commit (DESIGN.md decision 4).
+
+One thread, one consumer, one producer. Rebalance callbacks only run inside
+``consumer.poll``/``consume``/``close``, which the loop calls only between batches, so a
+batch is always produced and committed before its partitions can be revoked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from lucent_platform.adapters import kafka
+from lucent_platform.config import Settings
+from streaming.lifecycle import StopSignal
+from streaming.runtime.guarantees import AtLeastOnce, ExactlyOnce, Guarantee, Offsets
+from streaming.runtime.metrics import WorkerMetrics
+from streaming.runtime.output import PRODUCER_OVERRIDES, OutputSink, failure_recorder
+from streaming.runtime.records import InRecord, Processor
+
+log = logging.getLogger(__name__)
+
+Partition = tuple[str, int]
+
+
+def run_worker(
+    settings: Settings,
+    bootstrap: str,
+    *,
+    group_id: str,
+    subscribe: Sequence[str],
+    processor: Processor,
+    stop: StopSignal,
+    exactly_once: bool = False,
+    instance_id: str = "0",
+    batch_size: int = 1000,
+    batch_timeout_s: float = 0.0,
+    idle_timeout_s: float = 0.1,
+    idle_tick_s: float | None = 1.0,
+    max_outstanding: int = 50_000,
+    on_batch: Callable[[WorkerMetrics], None] | None = None,
+    log_every_s: float = 30.0,
+    consumer_config: Mapping[str, Any] | None = None,
+    producer_config: Mapping[str, Any] | None = None,
+) -> WorkerMetrics:
+    """Run ``processor`` over ``subscribe`` (topic names, or regexes starting with ``^``)
+    until ``stop`` is set; finish the batch in hand, commit, close, return the metrics.
+
+    Batching: ``poll`` waits up to ``idle_timeout_s`` for the first record and returns as soon
+    as one arrives; ``consume(batch_size - 1, batch_timeout_s)`` then takes what is already
+    fetched. With the default ``batch_timeout_s=0`` a quiet input adds no waiting to a record's
+    latency (``consume(n, t)`` alone would hold every record up to ``t`` at low rates), and a
+    busy one still gets full batches. ``idle_tick_s``: after that long without input the
+    processor gets an empty batch, so wall-clock window closing still happens.
+
+    ``exactly_once`` makes the producer transactional with ``transactional.id`` =
+    ``{group_id}-{instance_id}``: ``instance_id`` must be stable across restarts of one
+    instance (so a restart fences its predecessor) and distinct between instances.
+    """
+    metrics = WorkerMetrics()
+    worker = _Worker(settings, bootstrap, group_id, processor, metrics, exactly_once,
+                     instance_id, max_outstanding, consumer_config or {},
+                     producer_config or {})  # fmt: skip
+    return worker.run(
+        subscribe, stop, batch_size, batch_timeout_s, idle_timeout_s, idle_tick_s,
+        on_batch, log_every_s,
+    )  # fmt: skip
+
+
+class _Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: str,
+        group_id: str,
+        processor: Processor,
+        metrics: WorkerMetrics,
+        exactly_once: bool,
+        instance_id: str,
+        max_outstanding: int,
+        consumer_config: Mapping[str, Any],
+        producer_config: Mapping[str, Any],
+    ) -> None:
+        self.processor = processor
+        self.metrics = metrics
+        self.group_id = group_id
+        self.assignment: set[Partition] = set()
+        self.consumer: Consumer = kafka.consumer(settings, bootstrap, group_id, **consumer_config)
+        overrides: dict[str, Any] = {**PRODUCER_OVERRIDES, **producer_config}
+        if exactly_once:
+            overrides["transactional.id"] = f"{group_id}-{instance_id}"
+        failed: list[Message] = []
+        overrides["on_delivery"] = failure_recorder(failed)
+        self.producer = kafka.producer(settings, bootstrap, **overrides)
+        self.sink = OutputSink(
+            self.producer,
+            failed,
+            metrics,
+            pause=self._pause,
+            resume=self._resume,
+            max_outstanding=max_outstanding,
+        )
+        self.guarantee: Guarantee = (
+            ExactlyOnce(self.consumer, self.producer, self.sink, metrics)
+            if exactly_once
+            else AtLeastOnce(self.consumer, self.sink, metrics)
+        )
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(
+        self,
+        subscribe: Sequence[str],
+        stop: StopSignal,
+        batch_size: int,
+        batch_timeout_s: float,
+        idle_timeout_s: float,
+        idle_tick_s: float | None,
+        on_batch: Callable[[WorkerMetrics], None] | None,
+        log_every_s: float,
+    ) -> WorkerMetrics:
+        metrics = self.metrics
+        try:
+            self.guarantee.start()
+            self.consumer.subscribe(
+                list(subscribe), on_assign=self._on_assign, on_revoke=self._on_revoke,
+                on_lost=self._on_lost,
+            )  # fmt: skip
+            log.info("worker %s subscribed to %s", self.group_id, list(subscribe))
+            next_log = last_input = time.monotonic()
+            while not stop.stopped:
+                messages = self._next_batch(batch_size, batch_timeout_s, idle_timeout_s)
+                now = time.monotonic()
+                if messages:
+                    self._run_batch(messages)
+                    last_input = now
+                    if on_batch is not None:
+                        on_batch(metrics)
+                elif idle_tick_s is not None and now - last_input >= idle_tick_s:
+                    self._run_batch([])
+                    last_input = now
+                if now >= next_log:
+                    log.info("worker %s: %s", self.group_id, metrics.log_line())
+                    next_log = now + log_every_s
+        finally:
+            self._close()
+        return metrics
+
+    def _next_batch(self, size: int, fill_timeout: float, idle_timeout: float) -> list[Message]:
+        first = self.consumer.poll(idle_timeout)
+        if first is None:
+            return []
+        rest = self.consumer.consume(size - 1, fill_timeout) if size > 1 else []
+        messages = [first, *rest]
+        good = [m for m in messages if m.error() is None]
+        if len(good) != len(messages):
+            for m in messages:
+                error = m.error()
+                if error is not None and error.code() != KafkaError._PARTITION_EOF:
+                    self.metrics.counts["consume_errors"] += 1
+                    log.error("consumer error: %s", error)
+                    if error.fatal():
+                        raise RuntimeError(f"fatal consumer error: {error}")
+        # A rebalance served inside this consume may have taken partitions whose records
+        # were already collected: leave those to their new owner.
+        return [m for m in good if (m.topic(), m.partition()) in self.assignment]
+
+    def _run_batch(self, messages: list[Message]) -> None:
+        started = time.monotonic()
+        metrics = self.metrics
+        records: list[InRecord] = []
+        offsets: Offsets = {}
+        starts: Offsets = {}
+        for m in messages:
+            topic, partition, offset = m.topic() or "", m.partition() or 0, m.offset() or 0
+            # Without deserializers librdkafka hands out bytes; the stubs also allow str.
+            key, value = m.key(), m.value()
+            records.append(InRecord(topic, partition, offset, m.timestamp()[1], key, value))  # type: ignore[arg-type]
+            offsets[(topic, partition)] = offset + 1
+            starts.setdefault((topic, partition), offset)
+        result = self.processor.process(records)
+        metrics.counts["consumed"] += len(records)
+        metrics.counts.update(result.counts)
+        if not result.outputs and not offsets:
+            return
+        self.guarantee.produce(result.outputs)
+        produced = time.monotonic()
+        if not self.guarantee.commit(offsets):
+            self._rewind(starts)
+            return
+        done = time.monotonic()
+        metrics.counts["batches"] += 1
+        metrics.batch_ms.observe((produced - started) * 1000.0)
+        metrics.commit_ms.observe((done - produced) * 1000.0)
+        now_ms = time.time() * 1000.0
+        metrics.end_to_end_ms.observe_many(now_ms - r.timestamp_ms for r in records)
+
+    def _rewind(self, starts: Offsets) -> None:
+        """After an aborted transaction: read the batch again, with its partitions' state
+        rebuilt as on a fresh assignment (the aborted batch may have changed that state)."""
+        held = [tp for tp in starts if tp in self.assignment]
+        self.processor.revoked(held)
+        for topic, partition in held:
+            self.consumer.seek(TopicPartition(topic, partition, starts[(topic, partition)]))
+        self.processor.assigned(held)
+
+    # --- rebalances and backpressure -----------------------------------------------------
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        gained = [(tp.topic, tp.partition) for tp in partitions]
+        self.metrics.counts["rebalances"] += 1
+        self.assignment.update(gained)
+        log.info("worker %s assigned %s", self.group_id, gained)
+        self.processor.assigned(gained)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._lose(partitions, lost=False)
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._lose(partitions, lost=True)
+
+    def _lose(self, partitions: list[TopicPartition], *, lost: bool) -> None:
+        gone = [(tp.topic, tp.partition) for tp in partitions]
+        log.info("worker %s %s %s", self.group_id, "lost" if lost else "revoked", gone)
+        self.guarantee.revoked(gone, lost=lost)
+        self.assignment.difference_update(gone)
+        self.processor.revoked(gone)
+
+    def _pause(self) -> None:
+        self.consumer.pause([TopicPartition(t, p) for t, p in self.assignment])
+
+    def _resume(self) -> None:
+        self.consumer.resume([TopicPartition(t, p) for t, p in self.assignment])
+
+    def _close(self) -> None:
+        """Leave the group (revoking, hence committing) and deliver anything still queued."""
+        try:
+            self.consumer.close()
+        finally:
+            remaining = self.producer.flush(30.0)
+            if remaining:
+                log.error("worker %s closed with %d outputs undelivered", self.group_id, remaining)
+            log.info("worker %s stopped: %s", self.group_id, self.metrics.log_line())
