@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from lucent_platform.messages.base import Int64, MessageData, PriceLevel, WireStruct
 from lucent_platform.messages.defi import GovernanceEvent, Liquidation, YieldRate
+from lucent_platform.messages.enrichment import (
+    BookDepth,
+    CrossVenueSpread,
+    MovingAverage,
+    PriceEnrichment,
+)
 from lucent_platform.messages.market import (
     Liquidity,
     OrderBookDelta,
@@ -36,14 +42,18 @@ MESSAGE_TYPES: dict[str, type[MessageData]] = {
 __all__ = [
     "MESSAGE_TYPES",
     "ArbitrageOpportunity",
+    "BookDepth",
+    "CrossVenueSpread",
     "GovernanceEvent",
     "Int64",
     "Liquidation",
     "Liquidity",
     "MessageData",
+    "MovingAverage",
     "OrderBookDelta",
     "OrderBookSnapshot",
     "PriceAlert",
+    "PriceEnrichment",
     "PriceLevel",
     "PriceUpdate",
     "Trade",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from lucent_platform.messages.base import Int64, MessageData, PriceLevel, WireStruct
+from lucent_platform.messages.enrichment import PriceEnrichment
 
 
 class Liquidity(WireStruct, frozen=True):
@@ -25,7 +26,8 @@ class PriceUpdate(MessageData, frozen=True):
     Only ``exchange``, ``pair`` and ``price`` are always known: a book-ticker feed has no 24-hour
     statistics and an oracle round has no book, so the rest are ``None`` rather than a made-up
     zero. ``change24h`` is in percent (``2.45`` is +2.45 %), ``spread`` is ``ask - bid`` in
-    quote units. The design record's example ``data``::
+    quote units. ``enrichment`` is set by the processor on normalized updates only (schema v2;
+    v1 data, without it, still decodes). The design record's example ``data``::
 
         {"exchange": "binance", "pair": "ETH-USDC", "price": 2847.52,
          "volume24h": 1234567.89, "change24h": 2.45, "bid": 2847.40, "ask": 2847.60,
@@ -33,6 +35,7 @@ class PriceUpdate(MessageData, frozen=True):
     """
 
     message_type = "price_update"
+    schema_version = 2
 
     exchange: str
     pair: str
@@ -43,6 +46,7 @@ class PriceUpdate(MessageData, frozen=True):
     ask: float | None = None
     spread: float | None = None
     liquidity: Liquidity | None = None
+    enrichment: PriceEnrichment | None = None
 
 
 class Trade(MessageData, frozen=True):

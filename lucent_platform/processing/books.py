@@ -1,0 +1,82 @@
+"""Order books kept from a snapshot plus the deltas that follow it, for depth figures.
+
+Deltas carry absolute sizes (0 removes a level), so applying one twice is harmless; what
+matters is not missing one. With venue sequence numbers (Binance ``lastUpdateId``/``U``/``u``)
+a delta is applied when it covers the next id (``firstSequence <= sequence + 1``), skipped
+when it is older than the book, and a gap marks the book out of sync until the next
+snapshot: a book we know is wrong gives no depth. Without sequence numbers deltas are applied
+as they come.
+"""
+
+from __future__ import annotations
+
+from lucent_platform.messages import OrderBookDelta, OrderBookSnapshot, PriceLevel
+
+
+class Book:
+    """One venue × pair's book; ``owner`` is the input partition whose messages built it."""
+
+    __slots__ = ("_depth", "asks", "bids", "changed_ms", "owner", "sequence", "synced")
+
+    def __init__(self, owner: tuple[str, int]) -> None:
+        self.owner = owner
+        self.bids: dict[float, float] = {}
+        self.asks: dict[float, float] = {}
+        self.sequence: int | None = None
+        self.synced = False
+        self.changed_ms = 0
+        self._depth: tuple[float, float, float, float] | None = None  # (band, mid, bid, ask)
+
+    def snapshot(self, data: OrderBookSnapshot, event_ms: int) -> None:
+        """Replace the book; it is in sync from here."""
+        self.bids = dict(data.bids)
+        self.asks = dict(data.asks)
+        self.sequence = data.sequence
+        self.synced = True
+        self.changed_ms = event_ms
+        self._depth = None
+
+    def apply(self, data: OrderBookDelta, event_ms: int) -> bool:
+        """Apply a delta; ``False`` when the book is (now) out of sync and it was not applied."""
+        if not self.synced:
+            return False
+        last, first = data.sequence, data.first_sequence
+        if self.sequence is not None and last is not None:
+            if last <= self.sequence:
+                return True  # already in the book (the snapshot or an earlier delta covers it)
+            if (first if first is not None else last) > self.sequence + 1:
+                self.synced = False  # missed an update: wait for the next snapshot
+                return False
+        _apply(self.bids, data.bids)
+        _apply(self.asks, data.asks)
+        if last is not None:
+            self.sequence = last
+        self.changed_ms = event_ms
+        self._depth = None
+        return True
+
+    def depth(self, band_bps: float) -> tuple[float, float, float] | None:
+        """(mid, bid size, ask size) within ``band_bps`` of the mid; ``None`` when the book
+        is out of sync, one-sided, or crossed."""
+        cached = self._depth
+        if cached is not None and cached[0] == band_bps:
+            return cached[1], cached[2], cached[3]
+        if not self.synced or not self.bids or not self.asks:
+            return None
+        best_bid, best_ask = max(self.bids), min(self.asks)
+        if best_bid >= best_ask:
+            return None
+        mid = (best_bid + best_ask) * 0.5
+        floor, ceiling = mid * (1.0 - band_bps / 10_000.0), mid * (1.0 + band_bps / 10_000.0)
+        bid_size = sum(size for price, size in self.bids.items() if price >= floor)
+        ask_size = sum(size for price, size in self.asks.items() if price <= ceiling)
+        self._depth = (band_bps, mid, bid_size, ask_size)
+        return mid, bid_size, ask_size
+
+
+def _apply(side: dict[float, float], levels: list[PriceLevel]) -> None:
+    for price, size in levels:
+        if size > 0.0:
+            side[price] = size
+        else:
+            side.pop(price, None)

@@ -1,0 +1,92 @@
+"""Dead letters: what the processor writes to ``market.deadletter`` instead of a bad message.
+
+Every record that fails decoding or validation (or trips a bug in a stage) becomes one dead
+letter, keyed by its source topic, so nothing is silently lost (DESIGN.md decision 7) and
+anyone can look, fix and replay it: the original bytes travel exactly, base64 in the JSON. A
+dead letter as it travels::
+
+    {"reason": "outlier", "detail": "price 600321.5 is 44.1 robust z from median 60032.1",
+     "sourceTopic": "market.prices.binance.btc-usdt", "sourcePartition": 0,
+     "sourceOffset": 81723, "sourceTimestampMs": 1756809000141,
+     "deadLetteredAtMs": 1756809000152, "originalBase64": "eyJoZWFkZXIiOnsi…",
+     "messageId": "0f8e4c1a-…", "messageType": "price_update"}
+
+``messageId``/``messageType`` are there when the header could be read; ``originalNull`` marks
+a record that had no value at all (a tombstone), whose ``originalBase64`` is then empty.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+
+class Reason(StrEnum):
+    """Why a record was dead-lettered; counted as ``dead.<reason>``."""
+
+    UNDECODABLE = "undecodable"  # not an envelope: bad JSON, missing field, wrong type, no value
+    UNKNOWN_KIND = "unknown_kind"  # header.messageType is no kind we know
+    WRONG_TOPIC = "wrong_topic"  # a known kind that this raw topic family does not carry
+    INVALID_PAIR = "invalid_pair"  # pair/exchange/protocol cannot be made one canonical name
+    INVALID_PRICE = "invalid_price"  # price, bid or ask not positive and finite
+    PRICE_OUT_OF_BOUNDS = "price_out_of_bounds"  # outside the pair's configured bounds
+    OUTLIER = "outlier"  # robust z-score vs the rolling median above the threshold
+    INVALID_VOLUME = "invalid_volume"  # volume, size or amount negative, zero or not finite
+    CROSSED_QUOTE = "crossed_quote"  # bid above ask
+    INCONSISTENT_SPREAD = "inconsistent_spread"  # spread field is not ask - bid
+    SPREAD_TOO_WIDE = "spread_too_wide"  # ask - bid wider than the configured bps
+    FUTURE_TIMESTAMP = "future_timestamp"  # event time ahead of the receive time
+    STALE_EVENT = "stale_event"  # received too long after the event
+    CLOCK_SKEW = "clock_skew"  # receive time far from our clock (off unless configured)
+    INVALID_BOOK = "invalid_book"  # levels unsorted, not positive or not finite
+    CROSSED_BOOK = "crossed_book"  # best bid at or above best ask
+    INVALID_YIELD = "invalid_yield"  # APY outside [-100, 10000] %, TVL negative
+    PROCESSING_ERROR = "processing_error"  # a bug in a stage, caught for this record only
+
+
+class DeadLetter(msgspec.Struct, rename="camel", frozen=True, omit_defaults=True, gc=False):
+    """One dead-lettered record: why, where from, when, and the exact original bytes."""
+
+    reason: str
+    detail: str
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    source_timestamp_ms: int
+    dead_lettered_at_ms: int
+    original_base64: bytes  # msgspec writes bytes as base64 text
+    message_id: str | None = None
+    message_type: str | None = None
+    original_null: bool = False
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(DeadLetter)
+
+
+def encode(letter: DeadLetter) -> bytes:
+    """The dead letter as JSON; text that is not valid UTF-8 is escaped, never an error."""
+    try:
+        return _encoder.encode(letter)
+    except UnicodeEncodeError:  # a lone surrogate in a detail or id taken from bad input
+        return _encoder.encode(
+            msgspec.structs.replace(
+                letter,
+                detail=_printable(letter.detail),
+                message_id=None if letter.message_id is None else _printable(letter.message_id),
+                message_type=(
+                    None if letter.message_type is None else _printable(letter.message_type)
+                ),
+            )
+        )
+
+
+def decode(value: bytes) -> DeadLetter:
+    """A dead letter read back (for inspection and replay); ``msgspec.ValidationError``
+    or ``msgspec.DecodeError`` if ``value`` is not one."""
+    return _decoder.decode(value)
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -1,0 +1,248 @@
+"""The processor the streaming runtime calls: a batch of raw records in, outputs and counts out.
+
+For each record, in order (each step may end the record's way, exactly one of three):
+
+1. **decode** the envelope (the topic's usual kind first, for speed); failure → dead letter
+   ``undecodable``/``unknown_kind``; a kind this raw topic does not carry → ``wrong_topic``;
+2. **de-duplicate** by message id, then (names made canonical first, ``invalid_pair`` if they
+   cannot be) by content key → dropped, counted as a duplicate;
+3. **validate** timestamps, then the kind's checks and outliers → dead letter by reason;
+4. **enrich** (price updates) and **normalize** → one envelope for ``market.{kind}.all``.
+
+Pure: no I/O. The runtime produces ``Result.outputs`` in order and commits; ``counts`` obey
+``in == normalized + dead_lettered + duplicates`` for every batch, bad input or not: a bug in a
+stage dead-letters that record as ``processing_error`` rather than failing the batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lucent_platform.envelope import EnvelopeError, decode, encode
+from lucent_platform.processing import deadletter
+from lucent_platform.processing.config import ProcessorConfig
+from lucent_platform.processing.deadletter import DeadLetter, Reason
+from lucent_platform.processing.dedup import content_key
+from lucent_platform.processing.enrichment import Enricher, Owner
+from lucent_platform.processing.normalize import (
+    KIND_OF,
+    OUTPUT_TOPIC,
+    Names,
+    Route,
+    canonical,
+    output_envelope,
+    route,
+)
+from lucent_platform.processing.stages import PartitionState, Stages
+from lucent_platform.processing.validation import check_times
+from lucent_platform.topics import DEADLETTER, Kind, partition_key
+
+_DEFI = frozenset({Kind.YIELDS, Kind.LIQUIDATIONS, Kind.GOVERNANCE})
+
+
+@dataclass(frozen=True, slots=True)
+class InRecord:
+    """One consumed Kafka record; ``timestamp_ms`` is the record's timestamp (UTC ms)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One record to produce; headers are (name, bytes) pairs, as Kafka stores them."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass
+class Result:
+    """A batch's outputs (normalized envelopes and dead letters, in input order) and counts:
+    ``in``, ``normalized``, ``dead_lettered``, ``duplicates`` always; ``dead.<reason>`` and
+    ``duplicates.id``/``duplicates.content`` when non-zero; ``books_out_of_sync`` (a gap in a
+    book's sequence, informational) when non-zero."""
+
+    outputs: list[Output]
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+class MarketProcessor:
+    """Validation, de-duplication, normalization and enrichment of raw market data.
+
+    ``clock_ms`` is the processor's clock (UTC ms): it stamps dead letters and latency, and
+    judges clock skew when configured; nothing else depends on it, so replays behave as live.
+    """
+
+    def __init__(self, config: ProcessorConfig, *, clock_ms: Callable[[], int]) -> None:
+        self.config = config
+        self._clock_ms = clock_ms
+        self._enricher = Enricher(config.enrichment)
+        self._stages = Stages(config, self._enricher)
+        self._names = Names()
+        self._routes: dict[str, Route] = {}
+        self._partitions: dict[Owner, PartitionState] = {}
+        self._dead: Counter[str] = Counter()
+        self._duplicates: Counter[str] = Counter()
+        self._latency_limit = {
+            kind: config.validation.max_defi_latency_ms
+            if kind in _DEFI
+            else config.validation.max_latency_ms
+            for kind in Kind
+        }
+        self._dead_headers = {reason: (("reason", reason.encode()),) for reason in Reason}
+
+    # --- partitions ----------------------------------------------------------------------
+
+    def assigned(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Start fresh state for partitions this instance gained (re-read input rebuilds it:
+        ``warm``)."""
+        gained = set(partitions)
+        self._drop(gained)
+        for owner in gained:
+            self._partitions[owner] = PartitionState(owner, self.config)
+
+    def revoked(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Drop the state of partitions this instance lost, including books and quotes."""
+        self._drop(set(partitions))
+
+    def warm(self, batch: Sequence[InRecord]) -> None:
+        """Rebuild state from records already processed before (after an assignment or a
+        restart): everything ``process`` would do, outputs discarded."""
+        self.process(batch)
+
+    def _drop(self, owners: set[Owner]) -> None:
+        for owner in owners:
+            self._partitions.pop(owner, None)
+        self._enricher.drop(owners)
+
+    # --- the batch -----------------------------------------------------------------------
+
+    def process(self, batch: Sequence[InRecord]) -> Result:
+        """Every record of ``batch`` normalized, dead-lettered or dropped as a duplicate."""
+        outputs: list[Output] = []
+        normalized = dead = duplicates = 0
+        one = self._one
+        for record in batch:
+            try:
+                out = one(record)
+            except Exception as exc:  # a bug in a stage: this record only, never the batch
+                out = self._dead_letter(
+                    record, Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"
+                )
+            if out is None:
+                duplicates += 1
+                continue
+            outputs.append(out)
+            if out.topic is DEADLETTER:
+                dead += 1
+            else:
+                normalized += 1
+        counts: Counter[str] = Counter(
+            {
+                "in": len(batch),
+                "normalized": normalized,
+                "dead_lettered": dead,
+                "duplicates": duplicates,
+            }
+        )
+        if dead:
+            counts.update({f"dead.{reason}": n for reason, n in self._dead.items()})
+            self._dead.clear()
+        if duplicates:
+            counts.update({f"duplicates.{how}": n for how, n in self._duplicates.items()})
+            self._duplicates.clear()
+        if self._enricher.books_out_of_sync:
+            counts["books_out_of_sync"] = self._enricher.books_out_of_sync
+            self._enricher.books_out_of_sync = 0
+        return Result(outputs, counts)
+
+    def _one(self, record: InRecord) -> Output | None:
+        topic = record.topic
+        path = self._routes.get(topic)
+        if path is None:
+            path = self._routes[topic] = route(topic)
+        value = record.value
+        if value is None:
+            return self._dead_letter(record, Reason.UNDECODABLE, "the record has no value")
+        try:
+            envelope = decode(value, path.likely)
+        except EnvelopeError as exc:
+            reason = (
+                Reason.UNKNOWN_KIND
+                if exc.reason.startswith("unknown messageType")
+                else Reason.UNDECODABLE
+            )
+            return self._dead_letter(record, reason, exc.reason)
+        header = envelope.header
+        message_type = header.message_type
+        kind = KIND_OF.get(message_type)
+        if kind is None or (path.kind is not None and kind is not path.kind):
+            where = f"{path.kind.value} topic" if path.kind is not None else "raw topic"
+            return self._dead_letter(
+                record, Reason.WRONG_TOPIC, f"{message_type} on a {where}", header
+            )
+        owner = (topic, record.partition)
+        state = self._partitions.get(owner)
+        if state is None:
+            state = self._partitions[owner] = PartitionState(owner, self.config)
+        received_ms = header.received_time_ms
+        if not state.dedup.ids.add(hash(header.message_id), received_ms):
+            self._duplicates["id"] += 1
+            return None
+        data = canonical(message_type, envelope.data, self._names)
+        if type(data) is str:
+            return self._dead_letter(record, Reason.INVALID_PAIR, data, header)
+        if self.config.dedup.content:
+            key = content_key(message_type, data, header.event_time_ms, self.config.dedup)
+            if key is not None and not state.dedup.contents.add(key, received_ms):
+                self._duplicates["content"] += 1
+                return None
+        failure = check_times(
+            header, self._latency_limit[kind], self._clock_ms(), self.config.validation
+        )
+        if failure is None:
+            data = self._stages.run(message_type, state, data, header.event_time_ms)
+            if type(data) is not tuple:
+                normalized = output_envelope(envelope, data, self._clock_ms())
+                return Output(
+                    OUTPUT_TOPIC[message_type],
+                    partition_key(message_type, data),
+                    encode(normalized),
+                )
+            failure = data
+        return self._dead_letter(record, failure[0], failure[1], header)
+
+    def _dead_letter(
+        self, record: InRecord, reason: Reason, detail: str, header: Any = None
+    ) -> Output:
+        self._dead[reason] += 1
+        value = record.value
+        letter = DeadLetter(
+            reason=reason.value,
+            detail=detail,
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            source_timestamp_ms=record.timestamp_ms,
+            dead_lettered_at_ms=self._clock_ms(),
+            original_base64=value if value is not None else b"",
+            message_id=None if header is None else header.message_id,
+            message_type=None if header is None else header.message_type,
+            original_null=value is None,
+        )
+        return Output(
+            DEADLETTER,
+            record.topic.encode("utf-8", "backslashreplace"),
+            deadletter.encode(letter),
+            self._dead_headers[reason],
+        )

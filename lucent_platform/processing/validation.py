@@ -1,0 +1,249 @@
+"""Validation: the design record's data quality checks, one named reason per failure.
+
+Stateless checks of one decoded message live here, one function per message kind, each
+returning ``None`` (valid) or a ``Failure`` (reason, detail). The stateful check, outliers
+against a rolling median, is ``outliers.RollingMedian``; thresholds for both are in
+``ValidationConfig``.
+
+Times: a message is judged by its own two clocks, ``eventTimeMs`` (the venue's) and
+``receivedTimeMs`` (our connector's), never by how old it is on the processor's clock, so a
+recording replayed a year later passes exactly as it did live. The processor's clock only
+matters when ``max_clock_skew_ms`` is set (then a receive time far from it is ``clock_skew``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lucent_platform.envelope import Header
+from lucent_platform.messages import (
+    Liquidation,
+    OrderBookDelta,
+    OrderBookSnapshot,
+    PriceLevel,
+    PriceUpdate,
+    Trade,
+    YieldRate,
+)
+from lucent_platform.processing.deadletter import Reason
+
+Failure = tuple[Reason, str]
+_INF = math.inf
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """Validation thresholds; the defaults suit CEX tickers and the simulated market.
+
+    - ``max_future_ms`` (5 s): an event time this far ahead of its receive time is
+      ``future_timestamp`` (venue clocks run a little ahead; more is a broken clock).
+    - ``max_latency_ms`` (30 s): prices, trades and books received this long after the event
+      are ``stale_event``; too old for the real-time path (signals would act on them).
+    - ``max_defi_latency_ms`` (``None``: no limit): the same for yields, liquidations and
+      governance, whose event time is a block time and whose history is still news.
+    - ``max_clock_skew_ms`` (``None``: off): receive time this far from the processor's clock
+      is ``clock_skew``. Off by default so replays and backfills are never rejected as old.
+    - ``price_bounds``: ``{"BTC-USDT": (1000.0, 1e7)}``, inclusive, per canonical pair; pairs
+      without bounds are only checked for positive, finite prices.
+    - ``max_spread_bps`` (500): a quote with ``ask - bid`` wider than this, relative to mid, is
+      ``spread_too_wide`` (a thin or broken book, not a price to act on).
+    - ``spread_tolerance`` (1e-6): ``|spread - (ask - bid)|`` allowed, relative to the price,
+      for rounding by the venue (a grid step is far larger).
+    - ``outlier_window`` (50 ticks), ``outlier_threshold`` (8 robust z), ``outlier_min_scale_bps``
+      (50 bps), ``outlier_reset_after`` (5): see ``outliers.RollingMedian``. The scale floor
+      keeps real moves (a venue 0.7-1.5 % out of line is an arbitrage gap, not an error) from
+      being flagged when the window happens to be flat; ×10 and ÷10 prices always are.
+    - ``min_apy``/``max_apy`` (-100 / 10 000 %): the range of a believable yield.
+    """
+
+    max_future_ms: int = 5_000
+    max_latency_ms: int = 30_000
+    max_defi_latency_ms: int | None = None
+    max_clock_skew_ms: int | None = None
+    price_bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    max_spread_bps: float = 500.0
+    spread_tolerance: float = 1e-6
+    outlier_window: int = 50
+    outlier_threshold: float = 8.0
+    outlier_min_scale_bps: float = 50.0
+    outlier_reset_after: int = 5
+    min_apy: float = -100.0
+    max_apy: float = 10_000.0
+
+    def __post_init__(self) -> None:
+        if self.outlier_window < 2 or self.outlier_reset_after < 1:
+            raise ValueError("outlier_window must be at least 2 and outlier_reset_after 1")
+        for pair, (low, high) in self.price_bounds.items():
+            if not 0.0 <= low <= high:
+                raise ValueError(f"price bounds of {pair} must satisfy 0 <= low <= high")
+
+
+def check_times(
+    header: Header, max_latency_ms: int | None, now_ms: int, config: ValidationConfig
+) -> Failure | None:
+    """Timestamp drift: event time vs receive time, and (if configured) receive time vs now."""
+    event_ms, received_ms = header.event_time_ms, header.received_time_ms
+    if event_ms - received_ms > config.max_future_ms:
+        return Reason.FUTURE_TIMESTAMP, (
+            f"event time {event_ms} is {event_ms - received_ms} ms after receive time "
+            f"{received_ms} (limit {config.max_future_ms} ms)"
+        )
+    if max_latency_ms is not None and received_ms - event_ms > max_latency_ms:
+        return Reason.STALE_EVENT, (
+            f"received {received_ms - event_ms} ms after the event (limit {max_latency_ms} ms)"
+        )
+    skew = config.max_clock_skew_ms
+    if skew is not None and abs(now_ms - received_ms) > skew:
+        return Reason.CLOCK_SKEW, (
+            f"receive time {received_ms} is {now_ms - received_ms} ms from the processor's "
+            f"clock {now_ms} (limit {skew} ms)"
+        )
+    return None
+
+
+def check_price(price: float, pair: str, config: ValidationConfig) -> Failure | None:
+    """Price sanity: positive, finite, and within the pair's bounds when configured."""
+    if not 0.0 < price < _INF:
+        return Reason.INVALID_PRICE, f"price {price} is not positive and finite"
+    bounds = config.price_bounds.get(pair)
+    if bounds is not None and not bounds[0] <= price <= bounds[1]:
+        return Reason.PRICE_OUT_OF_BOUNDS, f"price {price} outside {pair} bounds {bounds}"
+    return None
+
+
+def check_price_update(data: PriceUpdate, config: ValidationConfig) -> Failure | None:
+    """Price sanity, volume validation and spread analysis of a ticker."""
+    failure = check_price(data.price, data.pair, config)
+    if failure is not None:
+        return failure
+    volume = data.volume24h
+    if volume is not None and not 0.0 <= volume < _INF:
+        return Reason.INVALID_VOLUME, f"volume24h {volume} is negative or not finite"
+    if data.change24h is not None and not math.isfinite(data.change24h):
+        return Reason.INVALID_PRICE, f"change24h {data.change24h} is not finite"
+    liquidity = data.liquidity
+    if liquidity is not None and not (
+        0.0 <= liquidity.bid_size < _INF and 0.0 <= liquidity.ask_size < _INF
+    ):
+        return Reason.INVALID_VOLUME, f"liquidity sizes {liquidity} negative or not finite"
+    bid, ask = data.bid, data.ask
+    for name, quote in (("bid", bid), ("ask", ask)):
+        if quote is not None and not 0.0 < quote < _INF:
+            return Reason.INVALID_PRICE, f"{name} {quote} is not positive and finite"
+    if bid is None or ask is None:
+        return None
+    if bid > ask:
+        return Reason.CROSSED_QUOTE, f"bid {bid} is above ask {ask}"
+    spread = data.spread
+    if spread is not None and not abs(spread - (ask - bid)) <= config.spread_tolerance * data.price:
+        return Reason.INCONSISTENT_SPREAD, f"spread {spread} but ask - bid is {ask - bid}"
+    spread_bps = (ask - bid) / (ask + bid) * 20_000.0
+    if spread_bps > config.max_spread_bps:
+        return Reason.SPREAD_TOO_WIDE, (
+            f"spread {spread_bps:.1f} bps is wider than {config.max_spread_bps} bps"
+        )
+    return None
+
+
+def check_trade(data: Trade, config: ValidationConfig) -> Failure | None:
+    """Price sanity and a positive, finite amount."""
+    failure = check_price(data.price, data.pair, config)
+    if failure is not None:
+        return failure
+    if not 0.0 < data.amount < _INF:
+        return Reason.INVALID_VOLUME, f"trade amount {data.amount} is not positive and finite"
+    return None
+
+
+def check_snapshot(data: OrderBookSnapshot, config: ValidationConfig) -> Failure | None:
+    """Order-book sanity: levels positive and best first on each side, bid below ask."""
+    failure = _side(data.bids, descending=True, removable=False) or _side(
+        data.asks, descending=False, removable=False
+    )
+    if failure is not None:
+        return Reason.INVALID_BOOK, failure
+    if data.bids and data.asks and data.bids[0][0] >= data.asks[0][0]:
+        return Reason.CROSSED_BOOK, f"best bid {data.bids[0][0]} >= best ask {data.asks[0][0]}"
+    return None
+
+
+def check_delta(data: OrderBookDelta, config: ValidationConfig) -> Failure | None:
+    """Delta sanity: prices positive, sizes non-negative (0 removes), sequences in order,
+    and the levels it adds do not cross each other."""
+    failure = _side(data.bids, descending=None, removable=True) or _side(
+        data.asks, descending=None, removable=True
+    )
+    if failure is not None:
+        return Reason.INVALID_BOOK, failure
+    first, last = data.first_sequence, data.sequence
+    if first is not None and last is not None and first > last:
+        return Reason.INVALID_BOOK, f"firstSequence {first} is after sequence {last}"
+    best_bid = max((price for price, size in data.bids if size > 0.0), default=None)
+    best_ask = min((price for price, size in data.asks if size > 0.0), default=None)
+    if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+        return Reason.CROSSED_BOOK, f"delta adds bid {best_bid} >= ask {best_ask}"
+    return None
+
+
+def _side(levels: list[PriceLevel], *, descending: bool | None, removable: bool) -> str | None:
+    """What is wrong with one side's levels, if anything (``descending=None``: any order;
+    ``removable``: size 0 allowed, as in deltas where it removes the level)."""
+    previous = _INF if descending else 0.0
+    for price, size in levels:
+        if not 0.0 < price < _INF:
+            return f"level price {price} is not positive and finite"
+        if not (0.0 <= size < _INF if removable else 0.0 < size < _INF):
+            return f"level size {size} at {price} is {'negative' if removable else 'not positive'}"
+        if descending is not None:
+            if price >= previous if descending else price <= previous:
+                return f"levels not sorted best first at {price}"
+            previous = price
+    return None
+
+
+def check_yield(data: YieldRate, config: ValidationConfig) -> Failure | None:
+    """Yield sanity: APYs finite within ``[min_apy, max_apy]`` %, TVL non-negative."""
+    low, high = config.min_apy, config.max_apy
+    for name, apy in (
+        ("apy", data.apy),
+        ("supplyApy", data.supply_apy),
+        ("borrowApy", data.borrow_apy),
+    ):
+        if apy is not None and not low <= apy <= high:
+            return Reason.INVALID_YIELD, f"{name} {apy} % outside [{low}, {high}]"
+    tvl = data.tvl_usd
+    if tvl is not None and not 0.0 <= tvl < _INF:
+        return Reason.INVALID_YIELD, f"tvlUsd {tvl} is negative or not finite"
+    return None
+
+
+def check_liquidation(data: Liquidation, config: ValidationConfig) -> Failure | None:
+    """Amounts and USD value non-negative and finite."""
+    for name, amount in (
+        ("collateralAmount", data.collateral_amount),
+        ("debtAmount", data.debt_amount),
+        ("valueUsd", data.value_usd),
+    ):
+        if amount is not None and not 0.0 <= amount < _INF:
+            return Reason.INVALID_VOLUME, f"{name} {amount} is negative or not finite"
+    return None
+
+
+def no_check(data: Any, config: ValidationConfig) -> Failure | None:
+    """Kinds with nothing to check beyond their schema (governance events)."""
+    return None
+
+
+CHECKS: dict[str, Callable[[Any, ValidationConfig], Failure | None]] = {
+    "price_update": check_price_update,
+    "trade": check_trade,
+    "orderbook_snapshot": check_snapshot,
+    "orderbook_delta": check_delta,
+    "yield_rate": check_yield,
+    "liquidation": check_liquidation,
+    "governance_event": no_check,
+}
+"""The stateless check of each raw market kind, by ``header.messageType``."""
