@@ -115,12 +115,6 @@ def test_events_are_control_frames() -> None:
     assert error.control and error.skipped == "venue error: Currency pair not supported"
 
 
-def test_v2_frames_are_rejected_with_a_reason() -> None:
-    v2 = {"channel": "ticker", "type": "snapshot", "data": [{"symbol": "BTC/USD", "bid": 1}]}
-    result = connector_for("kraken").parse(RawFrame("kraken", 1, v2))
-    assert result.rejected and result.rejected.startswith("unsupported:")
-
-
 def test_pairs_missing_from_the_markets_still_parse_identically() -> None:
     raw = frames(
         "kraken",

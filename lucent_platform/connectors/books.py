@@ -3,7 +3,8 @@
 The books themselves are ccxt's (``exchange.order_book()``: bid/ask sides kept sorted with
 bisect, a level of size 0 removed). This module reads frame levels strictly, computes the depth
 and liquidity figures we publish, and does the checks ccxt does not do for us: a crossed book
-(best bid ≥ best ask) on every venue, and Kraken's v1 book checksum (see ``kraken_checksum``).
+(best bid ≥ best ask) on every venue, and Kraken's v1 and v2 book checksums (``kraken_checksum``,
+``kraken_v2_checksum``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from typing import Any
 
 from lucent_platform.connectors.frames import FrameError, price, size
 from lucent_platform.messages import PriceLevel
 
 DEPTH_BAND_BPS = 10.0  # "size within 10 bps of mid"
+_WIDE = Context(prec=80)  # room for any float written out with a pair's decimals
 
 
 def read_levels(raw: Any, what: str) -> list[PriceLevel]:
@@ -124,3 +127,36 @@ def kraken_checksum(asks: Sequence[Sequence[Any]], bids: Sequence[Sequence[Any]]
 
 def _checksum_text(text: str) -> str:
     return text.replace(".", "").lstrip("0")
+
+
+def kraken_v2_checksum(
+    asks: Sequence[Sequence[Any]],
+    bids: Sequence[Sequence[Any]],
+    price_decimals: int,
+    qty_decimals: int,
+) -> int:
+    """Kraken websocket v2 book checksum of a ccxt book (levels ``[price, qty]`` as numbers).
+
+    As v1's, over the best 10 asks then the best 10 bids, but v2 sends levels as JSON numbers
+    (``0.001``, not ``"0.00100000"``): each is written out with the pair's price or qty
+    decimals first. Kraken's documented example, BTC/USD with 1 and 8 decimals: ask
+    ``{"price": 45285.2, "qty": 0.001}`` contributes ``"452852" + "100000"``.
+    """
+    parts = []
+    for side in (asks, bids):
+        for level in side[:10]:
+            parts.append(_fixed_text(level[0], price_decimals))
+            parts.append(_fixed_text(level[1], qty_decimals))
+    return zlib.crc32("".join(parts).encode()) & 0xFFFFFFFF
+
+
+def decimals_of(value: float) -> int:
+    """Decimals a number shows in its shortest text: ``0.5666`` → 4, ``740.0`` → 0."""
+    exponent = Decimal(repr(value)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _fixed_text(value: float, decimals: int) -> str:
+    # repr is the shortest text that reads back as the same float: the digits the venue sent
+    fixed = Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), context=_WIDE)
+    return format(fixed, "f").replace(".", "").lstrip("0")
