@@ -194,3 +194,15 @@ def test_a_recording_of_the_live_feed_replays_to_the_same_envelopes(tmp_path: An
     assert stats.frames == feed.counts["frames"] + feed.counts["snapshots"]
     assert len(live) > 250
     assert replayed == live
+
+
+def test_frames_keep_the_connection_alive_between_ccxt_pings() -> None:
+    """ccxt drops a socket whose pongs it never sees; ours see every frame first, so any frame
+    from the venue counts as a sign of life (a 0.3 s keep-alive, 4 s of traffic)."""
+    frames = [json.dumps(m) for m in jsonl("kraken/ws_book.jsonl") if m[-1] == "XBT/USD"][:400]
+    with ExchangeServer(Script(frames, interval=0.01)) as server:
+        feed, _ = collecting_feed("kraken", ["BTC-USD"], server, keep_alive_ms=300)
+        run_feed(feed, lambda: feed.counts["frames"] >= len(frames))
+    assert feed.counts["frames"] >= len(frames)
+    assert feed.counts["connections"] == 1 and feed.counts["reconnects"] == 0
+    assert any("ping" in (s.get("event"), s.get("method")) for s in server.subscriptions)

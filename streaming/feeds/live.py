@@ -66,6 +66,7 @@ class VenueFeed:
     on_frame: FrameHook | None = None
     urls: dict[str, str] = field(default_factory=dict)  # {"ws": …, "rest": …} overrides
     stale_seconds: float = 30.0
+    keep_alive_ms: int | None = None  # ccxt's ping interval; None keeps ccxt's per-venue value
     backoff: Backoff = field(default_factory=Backoff)
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -89,7 +90,10 @@ class VenueFeed:
         resnapshot: set[str] = set()
         reconnect: list[str] = []
 
-        def on_message(_client: Any, message: Any) -> None:
+        def on_message(client: Any, message: Any) -> None:
+            # ccxt's keep-alive counts a connection alive only when its own pong handler runs;
+            # we take every frame before ccxt's handlers, so any frame (pongs included) counts.
+            client.lastPong = time.time_ns() // 1_000_000
             result = self._handle(connector, message, last_seen)
             for pair in result.resnapshot:
                 self.counts["resnapshots"] += 1
@@ -194,6 +198,8 @@ class VenueFeed:
         offline = connector.ccxt()
         exchange = type(offline)({"enableRateLimit": True})
         exchange.set_markets(offline.markets)
+        if self.keep_alive_ms is not None:
+            exchange.streaming = {**exchange.streaming, "keepAlive": self.keep_alive_ms}
         if "streamLimits" in exchange.options:
             # ccxt spreads Binance subscriptions over up to 50 sockets; one socket carries up to
             # 1024 streams, and one connection per venue keeps health and ordering simple.
