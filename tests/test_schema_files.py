@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ import pytest
 from lucent_platform.envelope import Envelope, encode
 from lucent_platform.messages import MESSAGE_TYPES, MessageData
 from lucent_platform.schema_files import (
+    SCHEMA_DIR,
     SchemaEvolutionError,
     avro_schema,
     check,
@@ -106,33 +108,42 @@ def _changed_price_update(*extra_fields: tuple[Any, ...]) -> type[MessageData]:
     return cast(type[MessageData], kind)
 
 
+def shipped_schemas(tmp_path: Path) -> Path:
+    """A copy of the checked-in schema files, to evolve without touching the real ones."""
+    root = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, root)
+    return root
+
+
 def test_write_latest_adds_a_version_for_a_compatible_change(tmp_path: Path) -> None:
-    written = write_latest(tmp_path)
-    assert len(written) == 2 * len(MESSAGE_TYPES)
-    assert write_latest(tmp_path) == []  # nothing changed: nothing written
-    assert check(tmp_path) == []
+    root = shipped_schemas(tmp_path)
+    assert write_latest(root) == []  # the checked-in files match the models: nothing written
+    assert check(root) == []
+    current = versions("price_update", root=root)[-1]
 
     changed = {"price_update": _changed_price_update(("vwap", float | None, None))}
-    written = write_latest(tmp_path, kinds=changed)
+    written = write_latest(root, kinds=changed)
 
-    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
-        "avro/price_update/v2.avsc",
-        "json/price_update/v2.json",
+    assert sorted(p.relative_to(root).as_posix() for p in written) == [
+        f"avro/price_update/v{current + 1}.avsc",
+        f"json/price_update/v{current + 1}.json",
     ]
-    assert versions("price_update", root=tmp_path) == [1, 2]
-    # The model still says version 1: the check says so until it is bumped.
-    assert check(tmp_path, kinds=changed) == [
-        "price_update: PriceUpdate.schema_version is 1, the newest schema is v2"
+    assert versions("price_update", root=root) == [*range(1, current + 2)]
+    # The model still says the old version: the check says so until it is bumped.
+    assert check(root, kinds=changed) == [
+        f"price_update: PriceUpdate.schema_version is {changed['price_update'].schema_version}, "
+        f"the newest schema is v{current + 1}"
     ]
 
 
 def test_write_latest_refuses_an_incompatible_change(tmp_path: Path) -> None:
-    write_latest(tmp_path)
+    root = shipped_schemas(tmp_path)
+    before = versions("price_update", root=root)
     changed = {"price_update": _changed_price_update(("vwap", float))}
 
     with pytest.raises(SchemaEvolutionError, match="reader_field_missing_default_value"):
-        write_latest(tmp_path, kinds=changed)
-    assert versions("price_update", root=tmp_path) == [1]
+        write_latest(root, kinds=changed)
+    assert versions("price_update", root=root) == before
 
 
 @pytest.mark.parametrize("message_type", KINDS)
