@@ -266,8 +266,9 @@ def test_backpressure_pauses_the_input_and_loses_nothing(
         lambda m: m.counts["consumed"] >= n,
         settings=settings, bootstrap=kafka_bootstrap, group_id=f"bp-{unique}", subscribe=[src],
         processor=PassThrough(out), consumer_config=EARLIEST, max_outstanding=200,
-        producer_config={"queue.buffering.max.messages": 50},
+        producer_config={"queue.buffering.max.messages": 50}, pause_after_s=0.0,
     )  # fmt: skip
+    assert metrics.counts["backpressure_waits"] > 0
     assert metrics.counts["pauses"] > 0
     assert metrics.counts["produced"] == n
     values = read_values(settings, kafka_bootstrap, out, expect=n)

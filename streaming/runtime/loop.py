@@ -42,6 +42,7 @@ def run_worker(
     idle_timeout_s: float = 0.1,
     idle_tick_s: float | None = 1.0,
     max_outstanding: int = 50_000,
+    pause_after_s: float = 0.5,
     on_batch: Callable[[WorkerMetrics], None] | None = None,
     log_every_s: float = 30.0,
     consumer_config: Mapping[str, Any] | None = None,
@@ -63,7 +64,7 @@ def run_worker(
     """
     metrics = WorkerMetrics()
     worker = _Worker(settings, bootstrap, group_id, processor, metrics, exactly_once,
-                     instance_id, max_outstanding, consumer_config or {},
+                     instance_id, max_outstanding, pause_after_s, consumer_config or {},
                      producer_config or {})  # fmt: skip
     return worker.run(
         subscribe, stop, batch_size, batch_timeout_s, idle_timeout_s, idle_tick_s,
@@ -82,6 +83,7 @@ class _Worker:
         exactly_once: bool,
         instance_id: str,
         max_outstanding: int,
+        pause_after_s: float,
         consumer_config: Mapping[str, Any],
         producer_config: Mapping[str, Any],
     ) -> None:
@@ -103,6 +105,7 @@ class _Worker:
             pause=self._pause,
             resume=self._resume,
             max_outstanding=max_outstanding,
+            pause_after_s=pause_after_s,
         )
         self.guarantee: Guarantee = (
             ExactlyOnce(self.consumer, self.producer, self.sink, metrics)

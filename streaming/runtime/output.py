@@ -42,9 +42,13 @@ class OutputSink:
     """Produce outputs, pausing the input while the producer cannot keep up.
 
     Backpressure: when librdkafka's queue is full (``BufferError``) or more than
-    ``max_outstanding`` outputs await acknowledgement, the worker pauses its assigned input
-    partitions — so librdkafka stops prefetching input it could not forward anyway — serves
-    the producer until half the backlog is acknowledged, and resumes. Nothing is dropped.
+    ``max_outstanding`` outputs await acknowledgement, the worker serves the producer until
+    half the backlog is acknowledged. Nothing is dropped. If that takes longer than
+    ``pause_after_s`` (the destination is slow, not merely busy) the assigned input partitions
+    are paused meanwhile, so librdkafka stops prefetching input it could not forward anyway,
+    and resumed after. Short waits do not pause: librdkafka (2.x) may leave a partition
+    resumed mid-fetch out of its fetch list until the broker thread's next wake-up, ~1 s of
+    stalled input, measured on the local broker as a drop from 10k to 200 msg/s.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class OutputSink:
         pause: Callable[[], None],
         resume: Callable[[], None],
         max_outstanding: int,
+        pause_after_s: float = 0.5,
         delivery_retries: int = 3,
     ) -> None:
         self.producer = producer
@@ -63,6 +68,7 @@ class OutputSink:
         self._pause = pause
         self._resume = resume
         self.max_outstanding = max_outstanding
+        self.pause_after_s = pause_after_s
         self.delivery_retries = delivery_retries
         self.failed = failed  # filled by the producer's delivery callback
 
@@ -84,14 +90,20 @@ class OutputSink:
         self.producer.poll(0)  # serve any failure reports without waiting
 
     def relieve(self, target: int) -> None:
-        """Pause the input, serve the producer until ≤ ``target`` outputs are outstanding."""
-        self.metrics.counts["pauses"] += 1
-        self._pause()
+        """Serve the producer until ≤ ``target`` outputs are outstanding; pause if it drags."""
+        self.metrics.counts["backpressure_waits"] += 1
+        pause_at = time.monotonic() + self.pause_after_s
+        paused = False
         try:
             while len(self.producer) > target:
                 self.producer.poll(0.01)
+                if not paused and time.monotonic() >= pause_at:
+                    self._pause()
+                    paused = True
+                    self.metrics.counts["pauses"] += 1
         finally:
-            self._resume()
+            if paused:
+                self._resume()
 
     def flush(self) -> None:
         """Return once every output is acknowledged; retry failures, then raise.
