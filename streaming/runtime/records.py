@@ -3,48 +3,18 @@
 The pure stages (validation, de-duplication, normalization, enrichment) know nothing of
 Kafka: they receive ``InRecord`` values and return ``Output`` values plus exact counts. The
 runtime owns everything else — consuming, producing, committing, rebalances, backpressure.
-
-The record types are a local copy of ``lucent_platform.processing.pipeline``'s, which did not
-exist when the runtime was written; once it does, this module should re-export those instead
-(one import), so a processor's types and the runtime's are the same objects.
+The record types are the processing pipeline's own, so a processor's types and the
+runtime's are the same objects.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from lucent_platform.processing.pipeline import InRecord, Output, Result
 
-@dataclass(frozen=True, slots=True)
-class InRecord:
-    """One consumed message. ``timestamp_ms`` is the Kafka record timestamp (UTC ms)."""
-
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One message to produce; headers are (name, bytes) pairs, as Kafka stores them."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-@dataclass
-class Result:
-    """A batch's outputs and its exact counts (``in``, ``out``, ``dead_lettered``, …)."""
-
-    outputs: list[Output]
-    counts: Counter[str] = field(default_factory=Counter)
+__all__ = ["InRecord", "Output", "Processor", "Result"]
 
 
 class Processor(Protocol):
