@@ -6,17 +6,36 @@ a delta is applied when it covers the next id (``firstSequence <= sequence + 1``
 when it is older than the book, and a gap marks the book out of sync until the next
 snapshot: a book we know is wrong gives no depth. Without sequence numbers deltas are applied
 as they come.
+
+Depth is read on every price update, so each side keeps a running total of its sizes: when
+the whole side lies within the band (the usual case: venues publish a few levels around the
+touch), depth is that total, found with C-level ``max``/``min`` scans and no Python loop.
 """
 
 from __future__ import annotations
 
+import math
+
 from lucent_platform.messages import OrderBookDelta, OrderBookSnapshot, PriceLevel
+
+EXACT_EVERY = 1024  # deltas between exact recomputations of the running totals
 
 
 class Book:
     """One venue × pair's book; ``owner`` is the input partition whose messages built it."""
 
-    __slots__ = ("_depth", "asks", "bids", "changed_ms", "owner", "sequence", "synced")
+    __slots__ = (
+        "_ask_total",
+        "_bid_total",
+        "_depth",
+        "_since_exact",
+        "asks",
+        "bids",
+        "changed_ms",
+        "owner",
+        "sequence",
+        "synced",
+    )
 
     def __init__(self, owner: tuple[str, int]) -> None:
         self.owner = owner
@@ -25,12 +44,15 @@ class Book:
         self.sequence: int | None = None
         self.synced = False
         self.changed_ms = 0
+        self._bid_total = self._ask_total = 0.0
+        self._since_exact = 0
         self._depth: tuple[float, float, float, float] | None = None  # (band, mid, bid, ask)
 
     def snapshot(self, data: OrderBookSnapshot, event_ms: int) -> None:
         """Replace the book; it is in sync from here."""
         self.bids = dict(data.bids)
         self.asks = dict(data.asks)
+        self._exact_totals()
         self.sequence = data.sequence
         self.synced = True
         self.changed_ms = event_ms
@@ -47,8 +69,11 @@ class Book:
             if (first if first is not None else last) > self.sequence + 1:
                 self.synced = False  # missed an update: wait for the next snapshot
                 return False
-        _apply(self.bids, data.bids)
-        _apply(self.asks, data.asks)
+        self._bid_total += _apply(self.bids, data.bids)
+        self._ask_total += _apply(self.asks, data.asks)
+        self._since_exact += 1
+        if self._since_exact >= EXACT_EVERY:
+            self._exact_totals()
         if last is not None:
             self.sequence = last
         self.changed_ms = event_ms
@@ -61,22 +86,37 @@ class Book:
         cached = self._depth
         if cached is not None and cached[0] == band_bps:
             return cached[1], cached[2], cached[3]
-        if not self.synced or not self.bids or not self.asks:
+        bids, asks = self.bids, self.asks
+        if not self.synced or not bids or not asks:
             return None
-        best_bid, best_ask = max(self.bids), min(self.asks)
+        best_bid, best_ask = max(bids), min(asks)
         if best_bid >= best_ask:
             return None
         mid = (best_bid + best_ask) * 0.5
         floor, ceiling = mid * (1.0 - band_bps / 10_000.0), mid * (1.0 + band_bps / 10_000.0)
-        bid_size = sum(size for price, size in self.bids.items() if price >= floor)
-        ask_size = sum(size for price, size in self.asks.items() if price <= ceiling)
+        if min(bids) >= floor:
+            bid_size = self._bid_total
+        else:
+            bid_size = math.fsum([size for price, size in bids.items() if price >= floor])
+        if max(asks) <= ceiling:
+            ask_size = self._ask_total
+        else:
+            ask_size = math.fsum([size for price, size in asks.items() if price <= ceiling])
         self._depth = (band_bps, mid, bid_size, ask_size)
         return mid, bid_size, ask_size
 
+    def _exact_totals(self) -> None:
+        self._bid_total = math.fsum(self.bids.values())
+        self._ask_total = math.fsum(self.asks.values())
+        self._since_exact = 0
 
-def _apply(side: dict[float, float], levels: list[PriceLevel]) -> None:
+
+def _apply(side: dict[float, float], levels: list[PriceLevel]) -> float:
+    """Apply one side's levels; the change of the side's total size."""
+    change = 0.0
     for price, size in levels:
+        old = side.pop(price, 0.0)
         if size > 0.0:
             side[price] = size
-        else:
-            side.pop(price, None)
+        change += size - old
+    return change

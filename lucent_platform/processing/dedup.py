@@ -8,8 +8,8 @@ Two windows per raw partition, each a ``SeenWindow``:
 - **content keys**: the same update through two connectors (websocket and REST, two RPC
   nodes) has two message ids but the same facts: the venue's trade id, a book's sequence
   numbers, a ticker's event time, quote and 24-hour volume, a pool's rate at one block
-  time, a liquidation's transaction and log index. ``content_key`` says which facts, per
-  kind. Kinds without such facts (books without sequences; trades without a trade id unless
+  time, a liquidation's transaction and log index (``content_keys``, per kind). Messages
+  without such facts (books without sequences; trades without a trade id unless
   ``DedupConfig.trades_without_id``, as identical fills do happen) are only de-duplicated
   by message id.
 
@@ -31,6 +31,7 @@ the live run did.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,13 +54,14 @@ class DedupConfig:
 class SeenWindow:
     """Keys seen recently, first-seen order, bounded by count and by age."""
 
-    __slots__ = ("_max", "_order", "_seen", "_ttl")
+    __slots__ = ("_front_ms", "_max", "_order", "_seen", "_ttl")
 
     def __init__(self, max_entries: int, ttl_ms: int) -> None:
         self._max = max_entries
         self._ttl = ttl_ms
         self._seen: dict[int, int] = {}  # key → receive time
         self._order: deque[int] = deque()
+        self._front_ms = 0  # receive time of the oldest key
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -72,19 +74,24 @@ class SeenWindow:
         seen = self._seen
         if key in seen:
             return False
+        if not seen:
+            self._front_ms = time_ms
         seen[key] = time_ms
-        order = self._order
-        order.append(key)
-        if len(order) > self._max:
-            del seen[order.popleft()]
-        # Times are receive times, in order within a partition up to connector jitter, so
-        # the front is the oldest: evict from there while it has expired.
-        oldest = order[0]
-        if time_ms - seen[oldest] > self._ttl:
-            horizon = time_ms - self._ttl
-            while order and seen[order[0]] < horizon:
-                del seen[order.popleft()]
+        self._order.append(key)
+        if len(seen) > self._max or time_ms - self._front_ms > self._ttl:
+            self._evict(time_ms)
         return True
+
+    def _evict(self, now_ms: int) -> None:
+        # Times are receive times, in order within a partition up to connector jitter, so
+        # the front is the oldest: evict from there.
+        seen, order = self._seen, self._order
+        while len(seen) > self._max:
+            del seen[order.popleft()]
+        horizon = now_ms - self._ttl
+        while order and seen[order[0]] < horizon:
+            del seen[order.popleft()]
+        self._front_ms = seen[order[0]] if order else now_ms
 
     def clear(self) -> None:
         self._seen.clear()
@@ -101,45 +108,71 @@ class Deduplicator:
         self.contents = SeenWindow(config.max_entries, config.ttl_ms)
 
 
+ContentKey = Callable[[Any, int], int | None]
+
+
+def content_keys(config: DedupConfig) -> dict[str, ContentKey]:
+    """Per raw market kind, the function of (``data`` with canonical names, event time) that
+    hashes the facts making two messages the same update, or gives ``None`` when the
+    message has none."""
+    return {
+        "price_update": _price_key,
+        "trade": _trade_key_or_facts if config.trades_without_id else _trade_key,
+        "orderbook_snapshot": _snapshot_key,
+        "orderbook_delta": _delta_key,
+        "yield_rate": _yield_key,
+        "liquidation": _liquidation_key,
+        "governance_event": _governance_key,
+    }
+
+
 # Distinct first elements keep the kinds' keys apart.
 _PRICE, _TRADE, _SNAPSHOT, _DELTA, _YIELD, _LIQUIDATION, _GOVERNANCE = range(7)
 
 
-def content_key(
-    message_type: str, data: Any, event_time_ms: int, config: DedupConfig
-) -> int | None:
-    """The hash of the facts that make two messages of ``message_type`` the same update,
-    or ``None`` when the kind has none; ``data`` has canonical names already."""
-    if message_type == "orderbook_delta":
-        if data.sequence is None:
-            return None
-        return hash((_DELTA, data.exchange, data.pair, data.first_sequence, data.sequence))
-    if message_type == "trade":
-        if data.trade_id is not None:
-            return hash((_TRADE, data.exchange, data.pair, data.trade_id))
-        if not config.trades_without_id:
-            return None
-        return hash(
-            (_TRADE, data.exchange, data.pair, event_time_ms, data.price, data.amount, data.side)
-        )
-    if message_type == "price_update":
-        return hash(
-            (_PRICE, data.exchange, data.pair, event_time_ms, data.price, data.bid, data.ask,
-             data.volume24h)
-        )  # fmt: skip
-    if message_type == "orderbook_snapshot":
-        if data.sequence is None:
-            return None
-        return hash((_SNAPSHOT, data.exchange, data.pair, data.sequence))
-    if message_type == "yield_rate":
-        return hash((_YIELD, data.protocol, data.pool, event_time_ms, data.apy, data.tvl_usd))
-    if message_type == "liquidation":
-        if data.log_index is not None:
-            return hash((_LIQUIDATION, data.chain, data.tx_hash, data.log_index))
-        return hash((_LIQUIDATION, data.chain, data.tx_hash, data.borrower, data.debt_amount))
-    if message_type == "governance_event":
-        return hash(
-            (_GOVERNANCE, data.protocol, data.proposal_id, data.event_type, data.tx_hash,
-             data.voter, event_time_ms)
-        )  # fmt: skip
-    return None
+def _price_key(data: Any, event_ms: int) -> int | None:
+    return hash(
+        (_PRICE, data.exchange, data.pair, event_ms, data.price, data.bid, data.ask,
+         data.volume24h)
+    )  # fmt: skip
+
+
+def _trade_key(data: Any, event_ms: int) -> int | None:
+    if data.trade_id is None:
+        return None
+    return hash((_TRADE, data.exchange, data.pair, data.trade_id))
+
+
+def _trade_key_or_facts(data: Any, event_ms: int) -> int | None:
+    if data.trade_id is not None:
+        return hash((_TRADE, data.exchange, data.pair, data.trade_id))
+    return hash((_TRADE, data.exchange, data.pair, event_ms, data.price, data.amount, data.side))
+
+
+def _snapshot_key(data: Any, event_ms: int) -> int | None:
+    if data.sequence is None:
+        return None
+    return hash((_SNAPSHOT, data.exchange, data.pair, data.sequence))
+
+
+def _delta_key(data: Any, event_ms: int) -> int | None:
+    if data.sequence is None:
+        return None
+    return hash((_DELTA, data.exchange, data.pair, data.first_sequence, data.sequence))
+
+
+def _yield_key(data: Any, event_ms: int) -> int | None:
+    return hash((_YIELD, data.protocol, data.pool, event_ms, data.apy, data.tvl_usd))
+
+
+def _liquidation_key(data: Any, event_ms: int) -> int | None:
+    if data.log_index is not None:
+        return hash((_LIQUIDATION, data.chain, data.tx_hash, data.log_index))
+    return hash((_LIQUIDATION, data.chain, data.tx_hash, data.borrower, data.debt_amount))
+
+
+def _governance_key(data: Any, event_ms: int) -> int | None:
+    return hash(
+        (_GOVERNANCE, data.protocol, data.proposal_id, data.event_type, data.tx_hash,
+         data.voter, event_ms)
+    )  # fmt: skip

@@ -16,7 +16,7 @@ The format (what every consumer of ``market.{kind}.all`` can rely on):
   processor output, i.e. end to end so far from the event (the Kafka produce and the
   consumer's hop are still to come). Other metadata is kept.
 
-Output topic ``topics.normalized(kind)``, keyed by ``topics.partition_key``: the pair for
+Output topic ``topics.normalized(kind)``, keyed as ``topics.partition_key`` keys: the pair for
 prices, trades and books, the protocol for yields, liquidations and governance, so all venues
 of a pair (or all pools of a protocol) meet in one partition downstream.
 """
@@ -24,6 +24,7 @@ of a pair (or all pools of a protocol) meet in one partition downstream.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,83 +94,108 @@ def route(topic: str) -> Route:
     return Route(kind, _LIKELY[kind])
 
 
-class Names:
-    """Canonical names, cached (a feed repeats a handful of names millions of times).
+class Identity:
+    """Canonical names and the output key of a message, with names cached (a feed repeats a
+    handful of names millions of times; the caches are cleared past ``_CACHE_LIMIT`` so
+    garbage names cannot grow them without bound)."""
 
-    Each method returns the canonical form, or ``None`` when there is none.
-    """
-
-    __slots__ = ("_ids", "_pairs", "_symbols")
+    __slots__ = ("_by_kind", "_ids", "_keys", "_pairs", "_symbols")
 
     def __init__(self) -> None:
-        self._pairs: dict[str, str | None] = {}
         self._ids: dict[str, str | None] = {}
         self._symbols: dict[str, str | None] = {}
+        self._pairs: dict[str, tuple[str, bytes] | None] = {}
+        self._keys: dict[str, bytes] = {}
+        self._by_kind: dict[str, Callable[[Any], tuple[Any, bytes] | str]] = {
+            "price_update": self._venue_pair,
+            "trade": self._venue_pair,
+            "orderbook_snapshot": self._venue_pair,
+            "orderbook_delta": self._venue_pair,
+            "yield_rate": self._protocol,
+            "liquidation": self._protocol,
+            "governance_event": self._protocol,
+        }
 
-    def pair(self, text: str) -> str | None:
-        found = self._pairs.get(text, _MISSING)
-        if found is _MISSING:
-            cleaned = text.strip().upper().translate(_SEPARATORS)
-            found = _remember(self._pairs, text, cleaned if _PAIR.fullmatch(cleaned) else None)
-        return found  # type: ignore[return-value]
+    def of(self, message_type: str, data: Any) -> tuple[Any, bytes] | str:
+        """(``data`` with canonical names, its Kafka key), or why there is none (a ``str``).
+        ``data`` is returned as is when its names are canonical already."""
+        return self._by_kind[message_type](data)
 
-    def id(self, text: str) -> str | None:
-        found = self._ids.get(text, _MISSING)
-        if found is _MISSING:
-            cleaned = text.strip().lower()
-            found = _remember(self._ids, text, cleaned if _ID.fullmatch(cleaned) else None)
-        return found  # type: ignore[return-value]
+    def _venue_pair(self, data: Any) -> tuple[Any, bytes] | str:
+        exchange, pair = data.exchange, data.pair
+        venue = self._ids.get(exchange, _MISSING)
+        if venue is _MISSING:
+            venue = _remember(self._ids, exchange, _canonical_id(exchange))
+        canonical = self._pairs.get(pair, _MISSING)
+        if canonical is _MISSING:
+            canonical = _remember(self._pairs, pair, _canonical_pair(pair))
+        if venue is None:
+            return f"exchange {exchange!r} has no canonical form"
+        if canonical is None:
+            return f"pair {pair!r} is not BASE-QUOTE"
+        name, key = canonical
+        if venue != exchange or name != pair:
+            data = msgspec.structs.replace(data, exchange=venue, pair=name)
+        return data, key
 
-    def symbol(self, text: str) -> str | None:
-        found = self._symbols.get(text, _MISSING)
-        if found is _MISSING:
-            cleaned = text.strip().upper()
-            found = _remember(self._symbols, text, cleaned if _SYMBOL.fullmatch(cleaned) else None)
-        return found  # type: ignore[return-value]
+    def _protocol(self, data: Any) -> tuple[Any, bytes] | str:
+        changes: dict[str, str] = {}
+        for field_name, symbol in _DEFI_NAMES[type(data)]:
+            value = getattr(data, field_name)
+            if value is None:
+                continue
+            cache = self._symbols if symbol else self._ids
+            fixed = cache.get(value, _MISSING)
+            if fixed is _MISSING:
+                fixed = _remember(
+                    cache, value, _canonical_symbol(value) if symbol else _canonical_id(value)
+                )
+            if fixed is None:
+                return f"{field_name} {value!r} has no canonical form"
+            if fixed != value:
+                changes[field_name] = fixed
+        if changes:
+            data = msgspec.structs.replace(data, **changes)
+        key = self._keys.get(data.protocol)
+        if key is None:
+            key = _remember(self._keys, data.protocol, data.protocol.encode())
+        return data, key
 
 
 _MISSING: Any = object()
+_DEFI_NAMES: dict[type, tuple[tuple[str, bool], ...]] = {
+    # (field, is an asset symbol): symbols upper-case, ids lower-case
+    YieldRate: (("protocol", False), ("pool", False), ("chain", False), ("asset", True)),
+    Liquidation: (
+        ("protocol", False),
+        ("chain", False),
+        ("collateral_asset", True),
+        ("debt_asset", True),
+    ),
+    GovernanceEvent: (("protocol", False), ("chain", False)),
+}
 
 
-def _remember(cache: dict[str, str | None], text: str, value: str | None) -> str | None:
-    if len(cache) >= _CACHE_LIMIT:  # garbage names must not grow the cache without bound
+def _canonical_id(text: str) -> str | None:
+    cleaned = text.strip().lower()
+    return cleaned if _ID.fullmatch(cleaned) else None
+
+
+def _canonical_symbol(text: str) -> str | None:
+    cleaned = text.strip().upper()
+    return cleaned if _SYMBOL.fullmatch(cleaned) else None
+
+
+def _canonical_pair(text: str) -> tuple[str, bytes] | None:
+    cleaned = text.strip().upper().translate(_SEPARATORS)
+    return (cleaned, cleaned.encode()) if _PAIR.fullmatch(cleaned) else None
+
+
+def _remember(cache: dict[str, Any], text: str, value: Any) -> Any:
+    if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     cache[text] = value
     return value
-
-
-def canonical(message_type: str, data: Any, names: Names) -> Any:
-    """``data`` with canonical names (the same object when already canonical), or the
-    name of the field that cannot be made canonical, as a ``str``."""
-    changes: dict[str, str] = {}
-    for field_name, kind in _NAME_FIELDS[message_type]:
-        value = getattr(data, field_name)
-        if value is None:
-            continue
-        fixed = (names.pair if kind == "pair" else names.id if kind == "id" else names.symbol)(
-            value
-        )
-        if fixed is None:
-            return f"{field_name} {value!r} has no canonical form"
-        if fixed != value:
-            changes[field_name] = fixed
-    return msgspec.structs.replace(data, **changes) if changes else data
-
-
-_NAME_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "price_update": (("exchange", "id"), ("pair", "pair")),
-    "trade": (("exchange", "id"), ("pair", "pair")),
-    "orderbook_snapshot": (("exchange", "id"), ("pair", "pair")),
-    "orderbook_delta": (("exchange", "id"), ("pair", "pair")),
-    "yield_rate": (("protocol", "id"), ("pool", "id"), ("chain", "id"), ("asset", "symbol")),
-    "liquidation": (
-        ("protocol", "id"),
-        ("chain", "id"),
-        ("collateral_asset", "symbol"),
-        ("debt_asset", "symbol"),
-    ),
-    "governance_event": (("protocol", "id"), ("chain", "id")),
-}
 
 
 def output_envelope(envelope: Envelope[Any], data: Any, now_ms: int) -> Envelope[Any]:

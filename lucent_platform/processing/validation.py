@@ -13,7 +13,6 @@ matters when ``max_clock_skew_ms`` is set (then a receive time far from it is ``
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,7 @@ from lucent_platform.messages import (
 from lucent_platform.processing.deadletter import Reason
 
 Failure = tuple[Reason, str]
-_INF = math.inf
+_INF = float("inf")
 
 
 @dataclass(frozen=True)
@@ -108,40 +107,45 @@ def check_price(price: float, pair: str, config: ValidationConfig) -> Failure | 
     """Price sanity: positive, finite, and within the pair's bounds when configured."""
     if not 0.0 < price < _INF:
         return Reason.INVALID_PRICE, f"price {price} is not positive and finite"
-    bounds = config.price_bounds.get(pair)
-    if bounds is not None and not bounds[0] <= price <= bounds[1]:
-        return Reason.PRICE_OUT_OF_BOUNDS, f"price {price} outside {pair} bounds {bounds}"
+    if config.price_bounds:
+        bounds = config.price_bounds.get(pair)
+        if bounds is not None and not bounds[0] <= price <= bounds[1]:
+            return Reason.PRICE_OUT_OF_BOUNDS, f"price {price} outside {pair} bounds {bounds}"
     return None
 
 
 def check_price_update(data: PriceUpdate, config: ValidationConfig) -> Failure | None:
     """Price sanity, volume validation and spread analysis of a ticker."""
-    failure = check_price(data.price, data.pair, config)
-    if failure is not None:
-        return failure
+    price = data.price
+    if not 0.0 < price < _INF or config.price_bounds:
+        failure = check_price(price, data.pair, config)
+        if failure is not None:
+            return failure
     volume = data.volume24h
     if volume is not None and not 0.0 <= volume < _INF:
         return Reason.INVALID_VOLUME, f"volume24h {volume} is negative or not finite"
-    if data.change24h is not None and not math.isfinite(data.change24h):
-        return Reason.INVALID_PRICE, f"change24h {data.change24h} is not finite"
+    change = data.change24h
+    if change is not None and not -_INF < change < _INF:
+        return Reason.INVALID_PRICE, f"change24h {change} is not finite"
     liquidity = data.liquidity
     if liquidity is not None and not (
         0.0 <= liquidity.bid_size < _INF and 0.0 <= liquidity.ask_size < _INF
     ):
         return Reason.INVALID_VOLUME, f"liquidity sizes {liquidity} negative or not finite"
     bid, ask = data.bid, data.ask
-    for name, quote in (("bid", bid), ("ask", ask)):
-        if quote is not None and not 0.0 < quote < _INF:
-            return Reason.INVALID_PRICE, f"{name} {quote} is not positive and finite"
+    if bid is not None and not 0.0 < bid < _INF:
+        return Reason.INVALID_PRICE, f"bid {bid} is not positive and finite"
+    if ask is not None and not 0.0 < ask < _INF:
+        return Reason.INVALID_PRICE, f"ask {ask} is not positive and finite"
     if bid is None or ask is None:
         return None
     if bid > ask:
         return Reason.CROSSED_QUOTE, f"bid {bid} is above ask {ask}"
     spread = data.spread
-    if spread is not None and not abs(spread - (ask - bid)) <= config.spread_tolerance * data.price:
+    if spread is not None and not abs(spread - (ask - bid)) <= config.spread_tolerance * price:
         return Reason.INCONSISTENT_SPREAD, f"spread {spread} but ask - bid is {ask - bid}"
-    spread_bps = (ask - bid) / (ask + bid) * 20_000.0
-    if spread_bps > config.max_spread_bps:
+    if (ask - bid) * 20_000.0 > config.max_spread_bps * (ask + bid):
+        spread_bps = (ask - bid) / (ask + bid) * 20_000.0
         return Reason.SPREAD_TOO_WIDE, (
             f"spread {spread_bps:.1f} bps is wider than {config.max_spread_bps} bps"
         )
@@ -150,9 +154,11 @@ def check_price_update(data: PriceUpdate, config: ValidationConfig) -> Failure |
 
 def check_trade(data: Trade, config: ValidationConfig) -> Failure | None:
     """Price sanity and a positive, finite amount."""
-    failure = check_price(data.price, data.pair, config)
-    if failure is not None:
-        return failure
+    price = data.price
+    if not 0.0 < price < _INF or config.price_bounds:
+        failure = check_price(price, data.pair, config)
+        if failure is not None:
+            return failure
     if not 0.0 < data.amount < _INF:
         return Reason.INVALID_VOLUME, f"trade amount {data.amount} is not positive and finite"
     return None
@@ -160,9 +166,7 @@ def check_trade(data: Trade, config: ValidationConfig) -> Failure | None:
 
 def check_snapshot(data: OrderBookSnapshot, config: ValidationConfig) -> Failure | None:
     """Order-book sanity: levels positive and best first on each side, bid below ask."""
-    failure = _side(data.bids, descending=True, removable=False) or _side(
-        data.asks, descending=False, removable=False
-    )
+    failure = _side(data.bids, descending=True) or _side(data.asks, descending=False)
     if failure is not None:
         return Reason.INVALID_BOOK, failure
     if data.bids and data.asks and data.bids[0][0] >= data.asks[0][0]:
@@ -173,34 +177,37 @@ def check_snapshot(data: OrderBookSnapshot, config: ValidationConfig) -> Failure
 def check_delta(data: OrderBookDelta, config: ValidationConfig) -> Failure | None:
     """Delta sanity: prices positive, sizes non-negative (0 removes), sequences in order,
     and the levels it adds do not cross each other."""
-    failure = _side(data.bids, descending=None, removable=True) or _side(
-        data.asks, descending=None, removable=True
-    )
-    if failure is not None:
-        return Reason.INVALID_BOOK, failure
+    best_bid = 0.0
+    for price, size in data.bids:
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            return Reason.INVALID_BOOK, f"bid level [{price}, {size}] is not a price and a size"
+        if size > 0.0 and price > best_bid:
+            best_bid = price
+    best_ask = _INF
+    for price, size in data.asks:
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            return Reason.INVALID_BOOK, f"ask level [{price}, {size}] is not a price and a size"
+        if size > 0.0 and price < best_ask:
+            best_ask = price
+    if best_bid >= best_ask:
+        return Reason.CROSSED_BOOK, f"delta adds bid {best_bid} >= ask {best_ask}"
     first, last = data.first_sequence, data.sequence
     if first is not None and last is not None and first > last:
         return Reason.INVALID_BOOK, f"firstSequence {first} is after sequence {last}"
-    best_bid = max((price for price, size in data.bids if size > 0.0), default=None)
-    best_ask = min((price for price, size in data.asks if size > 0.0), default=None)
-    if best_bid is not None and best_ask is not None and best_bid >= best_ask:
-        return Reason.CROSSED_BOOK, f"delta adds bid {best_bid} >= ask {best_ask}"
     return None
 
 
-def _side(levels: list[PriceLevel], *, descending: bool | None, removable: bool) -> str | None:
-    """What is wrong with one side's levels, if anything (``descending=None``: any order;
-    ``removable``: size 0 allowed, as in deltas where it removes the level)."""
+def _side(levels: list[PriceLevel], *, descending: bool) -> str | None:
+    """What is wrong with one side of a full book, if anything."""
     previous = _INF if descending else 0.0
     for price, size in levels:
         if not 0.0 < price < _INF:
             return f"level price {price} is not positive and finite"
-        if not (0.0 <= size < _INF if removable else 0.0 < size < _INF):
-            return f"level size {size} at {price} is {'negative' if removable else 'not positive'}"
-        if descending is not None:
-            if price >= previous if descending else price <= previous:
-                return f"levels not sorted best first at {price}"
-            previous = price
+        if not 0.0 < size < _INF:
+            return f"level size {size} at {price} is not positive and finite"
+        if price >= previous if descending else price <= previous:
+            return f"levels not sorted best first at {price}"
+        previous = price
     return None
 
 
