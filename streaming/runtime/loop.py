@@ -17,10 +17,11 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from streaming.lifecycle import StopSignal
-from streaming.runtime.guarantees import AtLeastOnce, ExactlyOnce, Guarantee, Offsets
+from streaming.runtime.guarantees import AtLeastOnce, Guarantee, Offsets
 from streaming.runtime.metrics import WorkerMetrics
-from streaming.runtime.output import PRODUCER_OVERRIDES, OutputSink, failure_recorder
+from streaming.runtime.output import OutputSink
 from streaming.runtime.records import InRecord, Processor
+from streaming.runtime.transactions import ExactlyOnce, transactional_config
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +93,12 @@ class _Worker:
         self.group_id = group_id
         self.assignment: set[Partition] = set()
         self.consumer: Consumer = kafka.consumer(settings, bootstrap, group_id, **consumer_config)
-        overrides: dict[str, Any] = {**PRODUCER_OVERRIDES, **producer_config}
+        overrides: dict[str, Any] = {**producer_config}
         if exactly_once:
-            overrides["transactional.id"] = f"{group_id}-{instance_id}"
-        failed: list[Message] = []
-        overrides["on_delivery"] = failure_recorder(failed)
+            overrides.update(transactional_config(f"{group_id}-{instance_id}"))
         self.producer = kafka.producer(settings, bootstrap, **overrides)
         self.sink = OutputSink(
             self.producer,
-            failed,
             metrics,
             pause=self._pause,
             resume=self._resume,
@@ -108,7 +106,7 @@ class _Worker:
             pause_after_s=pause_after_s,
         )
         self.guarantee: Guarantee = (
-            ExactlyOnce(self.consumer, self.producer, self.sink, metrics)
+            ExactlyOnce(self.consumer, self.sink, metrics)
             if exactly_once
             else AtLeastOnce(self.consumer, self.sink, metrics)
         )
@@ -126,6 +124,7 @@ class _Worker:
         log_every_s: float,
     ) -> WorkerMetrics:
         metrics = self.metrics
+        clean = False
         try:
             self.guarantee.start()
             self.consumer.subscribe(
@@ -142,14 +141,18 @@ class _Worker:
                     last_input = now
                     if on_batch is not None:
                         on_batch(metrics)
-                elif idle_tick_s is not None and now - last_input >= idle_tick_s:
-                    self._run_batch([])
-                    last_input = now
+                else:
+                    self.guarantee.commit()  # batches whose deliveries completed meanwhile
+                    if idle_tick_s is not None and now - last_input >= idle_tick_s:
+                        self._run_batch([])
+                        last_input = now
                 if now >= next_log:
                     log.info("worker %s: %s", self.group_id, metrics.log_line())
                     next_log = now + log_every_s
+            self.guarantee.drain()
+            clean = True
         finally:
-            self._close()
+            self._close(clean)
         return metrics
 
     def _next_batch(self, size: int, fill_timeout: float, idle_timeout: float) -> list[Message]:
@@ -177,11 +180,14 @@ class _Worker:
         records: list[InRecord] = []
         offsets: Offsets = {}
         starts: Offsets = {}
+        stamps: list[int] = []
         for m in messages:
             topic, partition, offset = m.topic() or "", m.partition() or 0, m.offset() or 0
+            stamp = m.timestamp()[1]
             # Without deserializers librdkafka hands out bytes; the stubs also allow str.
             key, value = m.key(), m.value()
-            records.append(InRecord(topic, partition, offset, m.timestamp()[1], key, value))  # type: ignore[arg-type]
+            records.append(InRecord(topic, partition, offset, stamp, key, value))  # type: ignore[arg-type]
+            stamps.append(stamp)
             offsets[(topic, partition)] = offset + 1
             starts.setdefault((topic, partition), offset)
         result = self.processor.process(records)
@@ -189,17 +195,10 @@ class _Worker:
         metrics.counts.update(result.counts)
         if not result.outputs and not offsets:
             return
-        self.guarantee.produce(result.outputs)
-        produced = time.monotonic()
-        if not self.guarantee.commit(offsets):
+        self.guarantee.produce(result.outputs, offsets, stamps)
+        metrics.batch_ms.observe((time.monotonic() - started) * 1000.0)
+        if not self.guarantee.commit():
             self._rewind(starts)
-            return
-        done = time.monotonic()
-        metrics.counts["batches"] += 1
-        metrics.batch_ms.observe((produced - started) * 1000.0)
-        metrics.commit_ms.observe((done - produced) * 1000.0)
-        now_ms = time.time() * 1000.0
-        metrics.end_to_end_ms.observe_many(now_ms - r.timestamp_ms for r in records)
 
     def _rewind(self, starts: Offsets) -> None:
         """After an aborted transaction: read the batch again, with its partitions' state
@@ -237,8 +236,13 @@ class _Worker:
     def _resume(self) -> None:
         self.consumer.resume([TopicPartition(t, p) for t, p in self.assignment])
 
-    def _close(self) -> None:
-        """Leave the group (revoking, hence committing) and deliver anything still queued."""
+    def _close(self, clean: bool) -> None:
+        """Leave the group (revoking, hence committing) and deliver anything still queued.
+
+        After an error nothing more is committed: what is in flight is replayed on restart.
+        """
+        if not clean:
+            self.guarantee.abandon()
         try:
             self.consumer.close()
         finally:

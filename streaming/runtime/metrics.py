@@ -96,9 +96,10 @@ class WorkerMetrics:
     batch_ms: Histogram = field(default_factory=Histogram)
     """Per batch: consume returned → every output handed to the producer (process + produce)."""
     commit_ms: Histogram = field(default_factory=Histogram)
-    """Per batch: flush + offset commit, or the transaction's commit."""
+    """Per commit: the synchronous offset commit, or the transaction's offsets + commit."""
     end_to_end_ms: Histogram = field(default_factory=Histogram)
-    """Per record: output durable and offsets committed, minus the input record's timestamp."""
+    """Per record: its batch's outputs durable (all acknowledged, or the transaction
+    committed) minus the input record's timestamp."""
     started: float = field(default_factory=time.monotonic)
 
     def snapshot(self) -> dict[str, object]:

@@ -1,9 +1,4 @@
-"""The producer side of a worker: outputs handed to librdkafka under backpressure.
-
-The producer is built with ``delivery.report.only.error``: librdkafka then reports only
-failed deliveries, so the hot path makes no Python call per delivered message, and
-``len(producer)`` is exactly the number of outputs not yet acknowledged by the broker.
-"""
+"""The producer side of a worker: outputs handed to librdkafka under backpressure."""
 
 from __future__ import annotations
 
@@ -19,19 +14,8 @@ from streaming.runtime.records import Output
 
 log = logging.getLogger(__name__)
 
-PRODUCER_OVERRIDES: dict[str, Any] = {"delivery.report.only.error": True}
+DeliveryCallback = Callable[[KafkaError | None, Message], None]
 BOUND_CHECK_EVERY = 1024  # outputs between two looks at the outstanding count
-
-
-def failure_recorder(failed: list[Message]) -> Callable[[KafkaError | None, Message], None]:
-    """The producer's ``on_delivery``: with report-only-error, only failures arrive here."""
-
-    def on_delivery(error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            failed.append(message)
-            log.warning("delivery to %s failed: %s", message.topic(), error)
-
-    return on_delivery
 
 
 class DeliveryFailed(RuntimeError):
@@ -54,7 +38,6 @@ class OutputSink:
     def __init__(
         self,
         producer: Producer,
-        failed: list[Message],
         metrics: WorkerMetrics,
         *,
         pause: Callable[[], None],
@@ -70,24 +53,24 @@ class OutputSink:
         self.max_outstanding = max_outstanding
         self.pause_after_s = pause_after_s
         self.delivery_retries = delivery_retries
-        self.failed = failed  # filled by the producer's delivery callback
 
-    def send(self, outputs: Sequence[Output]) -> None:
+    def send(self, outputs: Sequence[Output], on_delivery: DeliveryCallback | None = None) -> None:
+        """Produce ``outputs`` in order; ``on_delivery`` gets each one's delivery report."""
         produce = self.producer.produce
+        extra: dict[str, Any] = {} if on_delivery is None else {"on_delivery": on_delivery}
         for i, out in enumerate(outputs):
             while True:
                 try:
                     if out.headers:
-                        produce(out.topic, out.value, out.key, headers=list(out.headers))
+                        produce(out.topic, out.value, out.key, headers=list(out.headers), **extra)
                     else:
-                        produce(out.topic, out.value, out.key)
+                        produce(out.topic, out.value, out.key, **extra)
                     break
                 except BufferError:  # librdkafka's queue is full: wait for the broker
                     self.relieve(len(self.producer) // 2)
             if i % BOUND_CHECK_EVERY == 0 and len(self.producer) > self.max_outstanding:
                 self.relieve(self.max_outstanding // 2)
         self.metrics.counts["produced"] += len(outputs)
-        self.producer.poll(0)  # serve any failure reports without waiting
 
     def relieve(self, target: int) -> None:
         """Serve the producer until ≤ ``target`` outputs are outstanding; pause if it drags."""
@@ -105,43 +88,8 @@ class OutputSink:
             if paused:
                 self._resume()
 
-    def flush(self) -> None:
-        """Return once every output is acknowledged; retry failures, then raise.
 
-        Called before offsets are committed (at-least-once): committing first would let a
-        crash between commit and delivery lose the batch's outputs for good. A failed
-        delivery is produced again (order across a retry is not kept; consumers de-duplicate
-        by message id); if it still fails, ``DeliveryFailed`` stops the worker with the
-        offsets uncommitted, so a restart reprocesses the batch.
-        """
-        for attempt in range(self.delivery_retries + 1):
-            self._wait_all_acknowledged()
-            if not self.failed:
-                return
-            failed, self.failed = self.failed, []
-            if attempt == self.delivery_retries:
-                raise DeliveryFailed(
-                    f"{len(failed)} outputs undelivered after {self.delivery_retries} retries "
-                    f"(first to {failed[0].topic()}: {failed[0].error()})"
-                )
-            self.metrics.counts["delivery_retries"] += len(failed)
-            self.send([_as_output(m) for m in failed])
-
-    def _wait_all_acknowledged(self) -> None:
-        # Bounded by message.timeout.ms: past it librdkafka fails the delivery instead.
-        started = last_warning = time.monotonic()
-        while self.producer.flush(1.0) > 0:
-            now = time.monotonic()
-            if now - last_warning >= 10.0:
-                last_warning = now
-                log.warning(
-                    "%d outputs unacknowledged after %.0f s; not committing until they are",
-                    len(self.producer),
-                    now - started,
-                )
-
-
-def _as_output(message: Message) -> Output:
+def as_output(message: Message) -> Output:
     value = message.value()
     key = message.key()
     raw = message.headers() or []
