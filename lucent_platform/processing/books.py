@@ -68,6 +68,7 @@ class Book:
                 return True  # already in the book (the snapshot or an earlier delta covers it)
             if (first if first is not None else last) > self.sequence + 1:
                 self.synced = False  # missed an update: wait for the next snapshot
+                self._depth = None
                 return False
         self._bid_total += _apply(self.bids, data.bids)
         self._ask_total += _apply(self.asks, data.asks)
@@ -83,11 +84,13 @@ class Book:
     def depth(self, band_bps: float) -> tuple[float, float, float] | None:
         """(mid, bid size, ask size) within ``band_bps`` of the mid; ``None`` when the book
         is out of sync, one-sided, or crossed."""
+        if not self.synced:
+            return None
         cached = self._depth
         if cached is not None and cached[0] == band_bps:
             return cached[1], cached[2], cached[3]
         bids, asks = self.bids, self.asks
-        if not self.synced or not bids or not asks:
+        if not bids or not asks:
             return None
         best_bid, best_ask = max(bids), min(asks)
         if best_bid >= best_ask:
