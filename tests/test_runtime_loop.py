@@ -275,25 +275,6 @@ def test_backpressure_pauses_the_input_and_loses_nothing(
     assert sorted(values) == sorted(str(i).encode() for i in range(n))
 
 
-def test_exactly_once_outputs_are_read_committed_once(
-    kafka_bootstrap: str, settings: Settings, unique: str
-) -> None:
-    src, out, group = f"eos.in.{unique}", f"eos.out.{unique}", f"eos-{unique}"
-    create_topics(settings, kafka_bootstrap, TopicSpec(src, 2), TopicSpec(out, 2))
-    n = produce_ids(settings, kafka_bootstrap, src, range(2000))
-    metrics = run_until(
-        lambda m: m.counts["consumed"] >= n,
-        settings=settings, bootstrap=kafka_bootstrap, group_id=group, subscribe=[src],
-        processor=PassThrough(out), exactly_once=True, batch_size=300,
-        consumer_config=EARLIEST,
-    )  # fmt: skip
-    assert metrics.counts["aborts"] == 0 and metrics.counts["commits"] >= 1
-    values = read_values(settings, kafka_bootstrap, out, expect=n)
-    assert sorted(values) == sorted(str(i).encode() for i in range(n))
-    ends = high_watermarks(settings, kafka_bootstrap, src, 2)
-    assert committed(settings, kafka_bootstrap, group, src, 2) == ends
-
-
 def test_a_quiet_input_still_ticks_the_processor(
     kafka_bootstrap: str, settings: Settings, unique: str
 ) -> None:

@@ -198,6 +198,7 @@ class _Worker:
         self.guarantee.produce(result.outputs, offsets, stamps)
         metrics.batch_ms.observe((time.monotonic() - started) * 1000.0)
         if not self.guarantee.commit():
+            metrics.counts["rewound"] += len(records)
             self._rewind(starts)
 
     def _rewind(self, starts: Offsets) -> None:

@@ -86,10 +86,11 @@ class WorkerMetrics:
     """Everything a worker counts and times, handed to ``on_batch`` and exporters as is.
 
     ``counts`` holds the runtime's own counters — ``consumed``, ``produced``, ``batches``,
-    ``commits``, ``commit_failures``, ``pauses``, ``consume_errors``, ``delivery_retries``,
-    ``aborts``, ``rebalances`` — and, summed over batches, every count the processor
-    reported (``in``, ``out``, ``dead_lettered``, ``duplicates``, …), so a stage's exact
-    accounting (in = out + dead-lettered + duplicates) can be checked on the worker itself.
+    ``commits``, ``commit_failures``, ``backpressure_waits``, ``pauses``, ``consume_errors``,
+    ``delivery_retries``, ``aborts``, ``rewound`` (records read again after an abort),
+    ``rebalances`` — and, summed over batches, every count the processor reported (``in``,
+    ``normalized``, ``dead_lettered``, ``duplicates``, …), so a stage's exact accounting
+    (in = out + dead-lettered + duplicates) can be checked on the worker itself.
     """
 
     counts: Counter[str] = field(default_factory=Counter)
