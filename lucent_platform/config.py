@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         default=30.0, description="A live stream silent this long is reconnected."
     )
 
+    processor_exactly_once: bool = Field(
+        default=False,
+        description="Processor with transactions (exactly-once) instead of at-least-once.",
+    )
+
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
         default=None,

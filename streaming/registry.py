@@ -20,12 +20,20 @@ def _feed(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _processor(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.processor import main
+
+    main(settings, endpoints)
+
+
 WORKERS: dict[str, WorkerMain] = {
+    "processor": _processor,
     "feed": _feed,
 }
 """Name → entry point. ``lucent up`` starts all of them, in this order."""
 
 EXPECTED_STAGES: dict[str, tuple[str, ...]] = {
     "feed": ("ingested",),
+    "processor": ("normalized",),
 }
 """Worker name → the demo stages it must make non-empty (see ``lucent_platform.stage_report``)."""
