@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
@@ -92,6 +92,7 @@ class _Worker:
         self.metrics = metrics
         self.group_id = group_id
         self.assignment: set[Partition] = set()
+        self.generation = 0  # bumped by every assignment change
         self.consumer: Consumer = kafka.consumer(settings, bootstrap, group_id, **consumer_config)
         overrides: dict[str, Any] = {**producer_config}
         if exactly_once:
@@ -159,6 +160,7 @@ class _Worker:
         first = self.consumer.poll(idle_timeout)
         if first is None:
             return []
+        generation = self.generation
         rest = self.consumer.consume(size - 1, fill_timeout) if size > 1 else []
         messages = [first, *rest]
         good = [m for m in messages if m.error() is None]
@@ -170,9 +172,26 @@ class _Worker:
                     log.error("consumer error: %s", error)
                     if error.fatal():
                         raise RuntimeError(f"fatal consumer error: {error}")
-        # A rebalance served inside this consume may have taken partitions whose records
-        # were already collected: leave those to their new owner.
-        return [m for m in good if (m.topic(), m.partition()) in self.assignment]
+        if self.generation != generation:
+            return self._reread(good)
+        return good
+
+    def _reread(self, messages: list[Message]) -> list[Message]:
+        """A rebalance was served inside ``consume``: some records may predate it (from a
+        partition since revoked, or fetched again from its committed offset). Processing
+        none of them and seeking the partitions still held back to the first of them
+        neither skips a record nor processes one twice."""
+        self.metrics.counts["rebalance_rereads"] += 1
+        firsts: dict[Partition, int] = {}
+        for m in messages:
+            firsts.setdefault((m.topic() or "", m.partition() or 0), m.offset() or 0)
+        for (topic, partition), offset in firsts.items():
+            if (topic, partition) in self.assignment:
+                try:
+                    self.consumer.seek(TopicPartition(topic, partition, offset))
+                except KafkaException as exc:  # not fetching yet: it starts from the commit
+                    log.debug("no seek on %s[%d]: %s", topic, partition, exc)
+        return []
 
     def _run_batch(self, messages: list[Message]) -> None:
         started = time.monotonic()
@@ -214,6 +233,7 @@ class _Worker:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gained = [(tp.topic, tp.partition) for tp in partitions]
         self.metrics.counts["rebalances"] += 1
+        self.generation += 1
         self.assignment.update(gained)
         log.info("worker %s assigned %s", self.group_id, gained)
         self.processor.assigned(gained)
@@ -228,6 +248,7 @@ class _Worker:
         gone = [(tp.topic, tp.partition) for tp in partitions]
         log.info("worker %s %s %s", self.group_id, "lost" if lost else "revoked", gone)
         self.guarantee.revoked(gone, lost=lost)
+        self.generation += 1
         self.assignment.difference_update(gone)
         self.processor.revoked(gone)
 
