@@ -159,7 +159,8 @@ class EventStoreContract:
         started = time.monotonic()
         for _ in store.subscribe_to_all(commit_position=marker(store), stop=stop):
             pass
-        assert 0.2 <= time.monotonic() - started < 5.0
+        # it ended because it was told to, and promptly (no timing below that: noisy machines)
+        assert stop.is_set() and time.monotonic() - started < 5.0
 
     def test_reappending_same_event_ids_is_idempotent(self, store: EventStore) -> None:
         name, first, second = stream(), new_events(2), new_events(1)
