@@ -1,8 +1,9 @@
 """The micro-batch loop: consume a batch, process it, produce, commit (DESIGN.md decision 4).
 
 One thread, one consumer, one producer. Rebalance callbacks only run inside
-``consumer.poll``/``consume``/``close``, which the loop calls only between batches, so a
-batch is always produced and committed before its partitions can be revoked.
+``consumer.poll``/``consume``/``close``, which the loop calls only between batches; a
+revocation first waits for every batch still in flight and commits it (at-least-once), or
+finds the last transaction already committed (exactly-once), before partitions move on.
 """
 
 from __future__ import annotations
@@ -59,9 +60,17 @@ def run_worker(
     busy one still gets full batches. ``idle_tick_s``: after that long without input the
     processor gets an empty batch, so wall-clock window closing still happens.
 
+    Backpressure: more than ``max_outstanding`` unacknowledged outputs (or librdkafka's queue
+    full) makes the loop wait for the producer, pausing its input when the wait exceeds
+    ``pause_after_s``. ``consumer_config``/``producer_config`` override the settings' client
+    configs (e.g. ``auto.offset.reset``, ``topic.metadata.refresh.interval.ms``, which bounds
+    how soon a regex subscription sees a new topic).
+
     ``exactly_once`` makes the producer transactional with ``transactional.id`` =
     ``{group_id}-{instance_id}``: ``instance_id`` must be stable across restarts of one
-    instance (so a restart fences its predecessor) and distinct between instances.
+    instance (so a restart fences its predecessor and ends its open transaction) and distinct
+    between instances. On Tansu 0.6 aborted transactions stay visible to read_committed
+    readers (tests/test_runtime_crash.py), so there a crash mid-transaction repeats outputs.
     """
     metrics = WorkerMetrics()
     worker = _Worker(settings, bootstrap, group_id, processor, metrics, exactly_once,
