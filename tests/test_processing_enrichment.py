@@ -186,3 +186,37 @@ def test_a_ticker_carries_averages_volatility_and_its_venue_book_depth() -> None
     assert depth is not None
     assert (depth.band_bps, depth.mid, depth.bid_size, depth.ask_size) == (10.0, 3000.0, 6.0, 4.0)
     assert depth.age_ms == 5_000 - 200
+
+
+def brute_depth(book: Book, band_bps: float) -> tuple[float, float, float] | None:
+    bids = {p: s for p, s in book.bids.items() if s > 0}
+    asks = {p: s for p, s in book.asks.items() if s > 0}
+    if not bids or not asks or max(bids) >= min(asks):
+        return None
+    mid = (max(bids) + min(asks)) / 2
+    low, high = mid * (1 - band_bps / 1e4), mid * (1 + band_bps / 1e4)
+    return (
+        mid,
+        math.fsum(s for p, s in bids.items() if p >= low),
+        math.fsum(s for p, s in asks.items() if p <= high),
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_depth_after_any_deltas_equals_a_full_scan(seed: int) -> None:
+    rng = random.Random(seed)
+    book = Book(("t", 0))
+    book.snapshot(SNAPSHOT, T0)
+    for sequence in range(101, 2101):
+        bids = [(round(2990 + rng.randrange(24) * 0.5, 1), rng.choice([0.0, 0.5, 3.0]))
+                for _ in range(rng.randrange(3))]  # fmt: skip
+        asks = [(round(3000.5 + rng.randrange(20) * 0.5, 1), rng.choice([0.0, 0.5, 3.0]))
+                for _ in range(rng.randrange(3))]  # fmt: skip
+        book.apply(delta(sequence, sequence, bids, asks), T0)
+        band = rng.choice([1.0, 10.0, 40.0])
+        expected = brute_depth(book, band)
+        found = book.depth(band)
+        if expected is None:
+            assert found is None
+        else:
+            assert found == pytest.approx(expected)

@@ -7,9 +7,11 @@ when it is older than the book, and a gap marks the book out of sync until the n
 snapshot: a book we know is wrong gives no depth. Without sequence numbers deltas are applied
 as they come.
 
-Depth is read on every price update, so each side keeps a running total of its sizes: when
-the whole side lies within the band (the usual case: venues publish a few levels around the
-touch), depth is that total, found with C-level ``max``/``min`` scans and no Python loop.
+Depth is read on every price update, so each side keeps its best and far edge prices and a
+running total of its sizes, updated as deltas apply: when the whole side lies within the band
+(the usual case: venues publish a few levels around the touch), depth is that total, without
+a scan of the book. An edge that a delta removes is found again by one C-level ``max``/``min``
+scan the next time depth is read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Book:
         "_ask_total",
         "_bid_total",
         "_depth",
+        "_edges",
         "_since_exact",
         "asks",
         "bids",
@@ -45,6 +48,8 @@ class Book:
         self.synced = False
         self.changed_ms = 0
         self._bid_total = self._ask_total = 0.0
+        # best bid, far bid, best ask, far ask; None: not known (recomputed when read)
+        self._edges: list[float | None] = [None, None, None, None]
         self._since_exact = 0
         self._depth: tuple[float, float, float, float] | None = None  # (band, mid, bid, ask)
 
@@ -52,6 +57,7 @@ class Book:
         """Replace the book; it is in sync from here."""
         self.bids = dict(data.bids)
         self.asks = dict(data.asks)
+        self._edges = [None, None, None, None]
         self._exact_totals()
         self.sequence = data.sequence
         self.synced = True
@@ -70,8 +76,11 @@ class Book:
                 self.synced = False  # missed an update: wait for the next snapshot
                 self._depth = None
                 return False
-        self._bid_total += _apply(self.bids, data.bids)
-        self._ask_total += _apply(self.asks, data.asks)
+        edges = self._edges
+        if data.bids:
+            self._bid_total += _apply(self.bids, data.bids, edges, 0, 1.0)
+        if data.asks:
+            self._ask_total += _apply(self.asks, data.asks, edges, 2, -1.0)
         self._since_exact += 1
         if self._since_exact >= EXACT_EVERY:
             self._exact_totals()
@@ -92,16 +101,25 @@ class Book:
         bids, asks = self.bids, self.asks
         if not bids or not asks:
             return None
-        best_bid, best_ask = max(bids), min(asks)
+        edges = self._edges
+        best_bid, far_bid, best_ask, far_ask = edges
+        if best_bid is None:
+            best_bid = edges[0] = max(bids)
+        if best_ask is None:
+            best_ask = edges[2] = min(asks)
         if best_bid >= best_ask:
             return None
         mid = (best_bid + best_ask) * 0.5
         floor, ceiling = mid * (1.0 - band_bps / 10_000.0), mid * (1.0 + band_bps / 10_000.0)
-        if min(bids) >= floor:
+        if far_bid is None:
+            far_bid = edges[1] = min(bids)
+        if far_ask is None:
+            far_ask = edges[3] = max(asks)
+        if far_bid >= floor:
             bid_size = self._bid_total
         else:
             bid_size = math.fsum([size for price, size in bids.items() if price >= floor])
-        if max(asks) <= ceiling:
+        if far_ask <= ceiling:
             ask_size = self._ask_total
         else:
             ask_size = math.fsum([size for price, size in asks.items() if price <= ceiling])
@@ -114,12 +132,33 @@ class Book:
         self._since_exact = 0
 
 
-def _apply(side: dict[float, float], levels: list[PriceLevel]) -> float:
-    """Apply one side's levels; the change of the side's total size."""
+def _apply(
+    side: dict[float, float],
+    levels: list[PriceLevel],
+    edges: list[float | None],
+    best: int,
+    sign: float,
+) -> float:
+    """Apply one side's levels; the change of the side's total size. ``edges[best]`` and
+    ``edges[best + 1]`` are the side's best and far prices; ``sign`` is 1 for bids (best is
+    highest), -1 for asks. An added level beyond a known edge moves it; a removed edge level
+    makes the edge unknown."""
     change = 0.0
     for price, size in levels:
         old = side.pop(price, 0.0)
+        change += size - old
         if size > 0.0:
             side[price] = size
-        change += size - old
+            if old == 0.0:  # a new level: does it move an edge?
+                edge = edges[best]
+                if edge is not None and (price - edge) * sign > 0.0:
+                    edges[best] = price
+                edge = edges[best + 1]
+                if edge is not None and (edge - price) * sign > 0.0:
+                    edges[best + 1] = price
+        elif old != 0.0:
+            if price == edges[best]:
+                edges[best] = None
+            if price == edges[best + 1]:
+                edges[best + 1] = None
     return change

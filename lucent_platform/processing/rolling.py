@@ -17,7 +17,6 @@ class PriceSeries:
     ``volatility_window`` log returns (``None`` until that many returns are seen)."""
 
     __slots__ = (
-        "_alphas",
         "_emas",
         "_last",
         "_prices",
@@ -26,6 +25,7 @@ class PriceSeries:
         "_rsum",
         "_since_exact",
         "_spans",
+        "_spec",
         "_sums",
         "_vol_window",
         "count",
@@ -33,7 +33,7 @@ class PriceSeries:
 
     def __init__(self, spans: tuple[int, ...], volatility_window: int) -> None:
         self._spans = spans
-        self._alphas = tuple(2.0 / (span + 1) for span in spans)
+        self._spec = tuple((span, 2.0 / (span + 1)) for span in spans)
         self._prices: deque[float] = deque(maxlen=max(spans, default=1) + 1)
         self._sums = [0.0] * len(spans)
         self._emas = [0.0] * len(spans)
@@ -49,15 +49,15 @@ class PriceSeries:
         """Add one price (positive and finite)."""
         prices = self._prices
         prices.append(price)
-        self.count += 1
-        count = self.count
+        count = self.count = self.count + 1
         sums, emas = self._sums, self._emas
-        for i, span in enumerate(self._spans):
-            sums[i] += price
-            if count > span:
-                sums[i] -= prices[-span - 1]
-            emas[i] = price if count == 1 else emas[i] + self._alphas[i] * (price - emas[i])
-        if count > 1:
+        if count == 1:
+            for i in range(len(sums)):
+                sums[i] = emas[i] = price
+        else:
+            for i, (span, alpha) in enumerate(self._spec):
+                sums[i] += price - prices[-span - 1] if count > span else price
+                emas[i] += alpha * (price - emas[i])
             change = math.log(price / self._last)
             returns = self._returns
             returns.append(change)
