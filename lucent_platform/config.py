@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         default=30.0, description="A live stream silent this long is reconnected."
     )
 
+    instance_id: str = Field(
+        default="0",
+        description="This worker instance's stable id (distinct per instance; exactly-once "
+        "workers fence by it, so a restarted instance must keep its id).",
+    )
     processor_exactly_once: bool = Field(
         default=False,
         description="Processor with transactions (exactly-once) instead of at-least-once.",

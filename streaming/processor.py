@@ -46,6 +46,7 @@ def main(settings: Settings, endpoints: Endpoints) -> None:
         processor=processor,
         stop=stop,
         exactly_once=settings.processor_exactly_once,
+        instance_id=settings.instance_id,
         consumer_config=CONSUMER_OVERRIDES,
     )
-    log.info("processor stopped: %s", metrics)
+    log.info("processor stopped: %s", metrics.log_line())
