@@ -146,11 +146,14 @@ class LocalStack:
 
     def _provision_topics(self, endpoints: Endpoints) -> None:
         from lucent_platform.adapters import kafka
-        from lucent_platform.topics import fixed_topics
+        from lucent_platform.topics import fixed_topics, instrument_topics
 
+        # The configured instruments' raw topics too: a regex subscriber (the processor) then
+        # gets them in its first assignment instead of one rebalance per new topic.
+        specs = fixed_topics() + instrument_topics(self.settings.exchanges, self.settings.pairs)
         results = kafka.provision(
             kafka.admin(self.settings, endpoints.kafka_bootstrap_servers),
-            fixed_topics(),
+            specs,
             replication_factor=self.settings.replication_factor,
             min_insync_replicas=self.settings.min_insync_replicas,
         )
