@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from lucent_platform import topics
 from lucent_platform.adapters.kafka import TopicInfo
 from lucent_platform.topics import Kind
@@ -94,3 +96,24 @@ def end_to_end_latency(records: Iterable[tuple[int, bytes | None]]) -> list[floa
             continue
         samples.append(float(timestamp_ms - envelope.header.received_time_ms))
     return samples
+
+
+def example_values(values: Iterable[bytes | None]) -> list[dict[str, object]]:
+    """A few records as JSON objects, for the demo's summary."""
+    examples = []
+    for value in values:
+        if value:
+            try:
+                examples.append(msgspec.json.decode(value))
+            except msgspec.DecodeError:
+                continue
+    return examples
+
+
+def dead_letter_reasons(values: Iterable[bytes | None]) -> list[dict[str, object]]:
+    """Dead letters counted by reason: ``[{"reason": "outlier", "count": 3}, …]``."""
+    reasons: dict[str, int] = {}
+    for letter in example_values(values):
+        reason = str(letter.get("reason", "?"))
+        reasons[reason] = reasons.get(reason, 0) + 1
+    return [{"reason": r, "count": n} for r, n in sorted(reasons.items(), key=lambda x: -x[1])]

@@ -50,3 +50,14 @@ def test_a_silent_expected_stage_fails_the_demo() -> None:
     )
     assert report.silent_stages == ["normalized"]
     assert percentiles([5.0, 1.0, 3.0])["p50"] == 3.0
+
+
+def test_dead_letters_are_summarised_by_reason() -> None:
+    from lucent_platform.stage_report import dead_letter_reasons, example_values
+
+    letters = [b'{"reason": "outlier"}', b'{"reason": "undecodable"}', b'{"reason": "outlier"}']
+    assert dead_letter_reasons([*letters, None, b"not json"]) == [
+        {"reason": "outlier", "count": 2},
+        {"reason": "undecodable", "count": 1},
+    ]
+    assert example_values([b'{"a": 1}', None]) == [{"a": 1}]

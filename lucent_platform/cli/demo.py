@@ -38,10 +38,12 @@ def demo(
     from lucent_platform.stage_report import (
         StageReport,
         count_stages,
+        dead_letter_reasons,
         end_to_end_latency,
+        example_values,
         percentiles,
     )
-    from lucent_platform.topics import Kind, normalized
+    from lucent_platform.topics import DEADLETTER, Kind, normalized
     from streaming.registry import EXPECTED_STAGES, WORKERS
 
     settings, worker_env = feed_settings(settings_from(ctx), feed, exchanges, pairs)
@@ -57,14 +59,19 @@ def demo(
         stages = count_stages(infos)
         filled = {info.topic for info in infos if info.messages}
         samples: list[float] = []
+        examples: dict[str, list[dict[str, object]]] = {}
         for topic in (normalized(kind) for kind in Kind):
             if topic in filled:
                 records = kafka.read_topic(settings, bootstrap, topic, limit=20_000)
                 samples += end_to_end_latency((r.timestamp_ms, r.value) for r in records)
+                examples[topic] = example_values([r.value for r in records[-2:]])
+        if DEADLETTER in filled:
+            letters = kafka.read_topic(settings, bootstrap, DEADLETTER, limit=20_000)
+            examples[DEADLETTER] = dead_letter_reasons([r.value for r in letters])
     finally:
         stack.stop()
     expected = sorted({stage for name in WORKERS for stage in EXPECTED_STAGES.get(name, ())})
-    report = StageReport(stages, percentiles(samples), expected=expected)
+    report = StageReport(stages, percentiles(samples), expected=expected, examples=examples)
     if as_json:
         click.echo(json.dumps(report.as_json()))
     else:
@@ -83,6 +90,8 @@ def _text(report: StageReport) -> str:
         f"latency receive→normalized  p50 {lat['p50']} ms  p99 {lat['p99']} ms  "
         f"({lat['samples']} samples)"
     )
+    for topic, rows in report.examples.items():
+        lines.append(f"{topic}: {json.dumps(rows)[:300]}")
     if not report.expected:
         lines.append("(no streaming workers are registered yet: nothing is expected to flow)")
     return "\n".join(lines)
