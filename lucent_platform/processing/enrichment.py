@@ -120,7 +120,9 @@ class Enricher:
         book.snapshot(data, event_ms)
 
     def delta(self, owner: Owner, data: OrderBookDelta, event_ms: int) -> None:
-        book = self._book(owner, data.exchange, data.pair)
+        book = self.books.get((data.exchange, data.pair))
+        if book is None or book.owner != owner:
+            book = self._book(owner, data.exchange, data.pair)
         was_synced = book.synced
         if not book.apply(data, event_ms) and was_synced:
             self.books_out_of_sync += 1

@@ -20,7 +20,15 @@ from lucent_platform.processing.dedup import Deduplicator
 from lucent_platform.processing.enrichment import Enricher, Owner
 from lucent_platform.processing.outliers import RollingMedian
 from lucent_platform.processing.rolling import PriceSeries
-from lucent_platform.processing.validation import CHECKS, Failure, ValidationConfig
+from lucent_platform.processing.validation import (
+    CHECKS,
+    Failure,
+    ValidationConfig,
+    check_delta,
+    check_price_update,
+    check_snapshot,
+    check_trade,
+)
 
 Key = tuple[str, str]
 
@@ -71,7 +79,7 @@ class Stages:
         return stage
 
     def _price_update(self, state: PartitionState, data: PriceUpdate, event_ms: int) -> Any:
-        failure = CHECKS["price_update"](data, self.validation)
+        failure = check_price_update(data, self.validation)
         if failure is not None:
             return failure
         key = (data.exchange, data.pair)
@@ -85,20 +93,24 @@ class Stages:
         return msgspec.structs.replace(data, enrichment=enrichment)
 
     def _trade(self, state: PartitionState, data: Trade, event_ms: int) -> Any:
-        failure = CHECKS["trade"](data, self.validation) or self._outlier(
-            state, (data.exchange, data.pair), data.price
-        )
-        return data if failure is None else failure
+        failure = check_trade(data, self.validation)
+        if failure is not None:
+            return failure
+        detector = state.outliers.get((data.exchange, data.pair))
+        if detector is None:
+            return self._outlier(state, (data.exchange, data.pair), data.price) or data
+        verdict = detector.observe(data.price)
+        return data if verdict is None else (Reason.OUTLIER, verdict)
 
     def _snapshot(self, state: PartitionState, data: OrderBookSnapshot, event_ms: int) -> Any:
-        failure = CHECKS["orderbook_snapshot"](data, self.validation)
+        failure = check_snapshot(data, self.validation)
         if failure is not None:
             return failure
         self.enricher.snapshot(state.owner, data, event_ms)
         return data
 
     def _delta(self, state: PartitionState, data: OrderBookDelta, event_ms: int) -> Any:
-        failure = CHECKS["orderbook_delta"](data, self.validation)
+        failure = check_delta(data, self.validation)
         if failure is not None:
             return failure
         self.enricher.delta(state.owner, data, event_ms)
