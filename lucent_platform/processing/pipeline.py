@@ -12,6 +12,14 @@ For each record, in order (each step may end the record's way, exactly one of th
 Pure: no I/O. The runtime produces ``Result.outputs`` in order and commits; ``counts`` obey
 ``in == normalized + dead_lettered + duplicates`` for every batch, bad input or not: a bug in a
 stage dead-letters that record as ``processing_error`` rather than failing the batch.
+
+Cost, measured (Nov 2026, CPython 3.11, one core of our 2-core machines, shared): 200k
+simulator envelopes (450 B mean; 42 % book deltas, 42 % trades, 14 % tickers) in batches of
+500 run at ~134k msg/s (7.4 µs each; CPU time, best of 5), against ~440k msg/s for a bare
+route → ``decode`` → ``encode`` → ``Output`` loop over the same records. By instruction count
+(callgrind) a trade costs 2.2× its bare decode+encode, a book delta 2.2×, a ticker 3.5× (its
+enrichment: rolling series 9k instructions, cross-venue 8k, depth 5k, the figures' structs and
+their encoding most of the rest).
 """
 
 from __future__ import annotations
