@@ -206,3 +206,26 @@ def test_frames_keep_the_connection_alive_between_ccxt_pings() -> None:
     assert feed.counts["frames"] >= len(frames)
     assert feed.counts["connections"] == 1 and feed.counts["reconnects"] == 0
     assert any("ping" in (s.get("event"), s.get("method")) for s in server.subscriptions)
+
+
+def test_binance_tickers_with_markets_loaded_from_the_venue() -> None:
+    """Binance-family tickers over the live path: Binance.US bookTicker recordings, for a venue
+    we ship no markets snapshot for, so the feed loads them over REST as a live client does."""
+    from lucent_platform.connectors.exchanges import MARKETS_DIR
+
+    exchange_info = json.loads((MARKETS_DIR / "binance_exchangeInfo.json").read_text())
+    frames = [
+        json.dumps(m) for m in jsonl("binance_us/ws_bookTicker.jsonl") if m["data"]["s"] == "ETHBTC"
+    ]
+    with ExchangeServer(
+        Script(frames, ack=binance_ack), rest={"/exchangeInfo": exchange_info}
+    ) as server:
+        feed, received = collecting_feed("binanceus", ["ETH-BTC"], server)
+        run_feed(feed, lambda: feed.counts["frames"] >= len(frames))
+    assert any(path.startswith("/api/v3/exchangeInfo") for path in server.rest_requests)
+    tickers = [e for e in received if e.header.message_type == "price_update"]
+    recorded = [json.loads(f)["data"] for f in frames]
+    assert [(t.data.bid, t.data.ask) for t in tickers] == [
+        (float(r["b"]), float(r["a"])) for r in recorded
+    ]
+    assert {t.data.pair for t in tickers} == {"ETH-BTC"}

@@ -104,7 +104,18 @@ class VenueFeed:
 
         exchange.handle_message = on_message  # frames go to our connector, not ccxt's handlers
         self.counts["connections"] += 1
-        symbols = [s for s in (self._symbol(connector, p) for p in self.pairs) if s]
+        if any(_symbol_of(p) not in exchange.markets for p in self.pairs):
+            # Instruments the shipped snapshot lacks (a new listing, a venue we ship none
+            # for): ask the venue itself, as any live client would.
+            offline_markets = exchange.markets
+            try:
+                await exchange.load_markets(reload=True)
+            except Exception as exc:  # the venue's market list is a nicety: keep what we have
+                log.warning("%s: cannot load markets (%s); using the shipped snapshot",
+                            self.exchange, exc)  # fmt: skip
+                self.counts["markets_unavailable"] += 1
+                exchange.set_markets(offline_markets)
+        symbols = [s for s in (self._symbol(exchange, p) for p in self.pairs) if s]
         watches = [
             asyncio.ensure_future(watch(symbol))
             for symbol in symbols
@@ -185,9 +196,9 @@ class VenueFeed:
                     return f"{kind} {pair}"
         return None
 
-    def _symbol(self, connector: Connector, pair: str) -> str | None:
-        symbol = pair.replace("-", "/").upper()
-        if symbol not in connector.ccxt().markets:
+    def _symbol(self, exchange: Any, pair: str) -> str | None:
+        symbol = _symbol_of(pair)
+        if symbol not in (exchange.markets or {}):
             log.warning("%s does not list %s: not subscribed", self.exchange, pair)
             self.counts["unknown_pairs"] += 1
             return None
@@ -196,7 +207,9 @@ class VenueFeed:
     def _live_exchange(self, connector: Connector) -> Any:
         """A second ccxt.pro instance for the connection, with the connector's markets."""
         offline = connector.ccxt()
-        exchange = type(offline)({"enableRateLimit": True})
+        exchange = type(offline)(
+            {"enableRateLimit": True, "options": dict(connector.venue.options)}
+        )
         exchange.set_markets(offline.markets)
         if self.keep_alive_ms is not None:
             exchange.streaming = {**exchange.streaming, "keepAlive": self.keep_alive_ms}
@@ -215,6 +228,10 @@ class VenueFeed:
         if "rest" in self.urls:
             exchange.urls["api"]["public"] = self.urls["rest"]
         return exchange
+
+
+def _symbol_of(pair: str) -> str:
+    return pair.replace("-", "/").upper()
 
 
 def _stream_kind(message_type: str) -> str:
