@@ -8,34 +8,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.processing.deadletter import decode as decode_dead_letter
 from lucent_platform.simulator import MarketSimulator, SimulatorConfig
-from lucent_platform.stack import services
-from lucent_platform.stack.ports import LOOPBACK, free_port
 from lucent_platform.topics import DEADLETTER, Kind, fixed_topics, normalized
 from streaming.publisher import Publisher
 
 START_MS = 1_795_000_000_000
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[str]:
-    """A fresh broker: no other test's raw topics for the processor's regexes to find."""
-    port = free_port()
-    broker = services.kafka_broker(port, tmp_path / "logs")
-    broker.start()
-    try:
-        broker.wait_ready()
-        yield f"{LOOPBACK}:{port}"
-    finally:
-        broker.stop()
 
 
 def test_processor_accounts_for_every_message(own_broker: str, tmp_path: Path) -> None:

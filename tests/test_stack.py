@@ -20,7 +20,7 @@ from lucent_platform.stack import StackError
 from lucent_platform.stack.endpoints import read_stack_file, resolve
 from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.ports import free_port
-from lucent_platform.topics import fixed_topics
+from lucent_platform.topics import fixed_topics, instrument_topics
 
 
 def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Settings) -> None:
@@ -32,6 +32,10 @@ def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Sett
             for info in kafka.describe_topics(settings, endpoints.kafka_bootstrap_servers)
         }
         assert {spec.name for spec in fixed_topics()} <= names
+        # the configured instruments' raw topics exist before any worker subscribes
+        assert {
+            spec.name for spec in instrument_topics(settings.exchanges, settings.pairs)
+        } <= names
         with urllib.request.urlopen(f"{endpoints.clickhouse_url}/ping", timeout=5) as r:
             assert r.read().strip() == b"Ok."
         host, port = endpoints.nats_url.removeprefix("nats://").split(":")
