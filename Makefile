@@ -52,4 +52,4 @@ $(VENV)/bin/uv:
 	$(PY) -m pip install --quiet uv==$(UV_VERSION)
 
 clean:
-	rm -rf $(VENV) .lucent .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench .lucent .pytest_cache .mypy_cache .ruff_cache

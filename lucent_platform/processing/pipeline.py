@@ -149,14 +149,9 @@ class MarketProcessor:
         """Every record of ``batch`` normalized, dead-lettered or dropped as a duplicate."""
         outputs: list[Output] = []
         normalized = dead = duplicates = 0
-        one = self._one
+        one = self.process_one
         for record in batch:
-            try:
-                out = one(record)
-            except Exception as exc:  # a bug in a stage: this record only, never the batch
-                out = self._dead_letter(
-                    record, Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"
-                )
+            out = one(record)
             if out is None:
                 duplicates += 1
                 continue
@@ -183,6 +178,21 @@ class MarketProcessor:
             counts["books_out_of_sync"] = self._enricher.books_out_of_sync
             self._enricher.books_out_of_sync = 0
         return Result(outputs, counts)
+
+    def process_one(self, record: InRecord) -> Output | None:
+        """One record, as ``process`` handles each of a batch: its normalized envelope or dead
+        letter, or ``None`` for a duplicate dropped.
+
+        For callers that hand records over one at a time (the Quix Streams peer of ``lucent
+        bench processor``). Per-reason counts are kept for the next ``process`` result, so a
+        caller should use one method or the other, not both.
+        """
+        try:
+            return self._one(record)
+        except Exception as exc:  # a bug in a stage: this record only, never the batch
+            return self._dead_letter(
+                record, Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"
+            )
 
     def _one(self, record: InRecord) -> Output | None:
         topic = record.topic
