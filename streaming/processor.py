@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 
 from lucent_platform.config import Settings
 from lucent_platform.processing.config import ProcessorConfig
@@ -18,6 +19,7 @@ from lucent_platform.stack.endpoints import Endpoints
 from lucent_platform.topics import Kind, raw_pattern
 from streaming.lifecycle import StopSignal
 from streaming.runtime.loop import run_worker
+from streaming.runtime.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +37,28 @@ def clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def main(settings: Settings, endpoints: Endpoints) -> None:
-    stop = StopSignal().install()
-    processor = MarketProcessor(ProcessorConfig(), clock_ms=clock_ms)
-    metrics = run_worker(
+def run(
+    settings: Settings,
+    bootstrap: str,
+    stop: StopSignal,
+    until: Mapping[tuple[str, int], int] | None = None,
+) -> WorkerMetrics:
+    """The processor as ``lucent worker processor`` runs it, until ``stop``; with ``until``,
+    only up to those offsets, then it stops by itself (``lucent reprocess --until``)."""
+    return run_worker(
         settings,
-        endpoints.kafka_bootstrap_servers,
+        bootstrap,
         group_id=GROUP_ID,
         subscribe=[raw_pattern(kind) for kind in Kind],
-        processor=processor,
+        processor=MarketProcessor(ProcessorConfig(), clock_ms=clock_ms),
         stop=stop,
         exactly_once=settings.processor_exactly_once,
         instance_id=settings.instance_id,
         consumer_config=CONSUMER_OVERRIDES,
+        until=until,
     )
+
+
+def main(settings: Settings, endpoints: Endpoints) -> None:
+    metrics = run(settings, endpoints.kafka_bootstrap_servers, StopSignal().install())
     log.info("processor stopped: %s", metrics.log_line())

@@ -1,17 +1,26 @@
 """Every streaming worker by name: what ``lucent worker NAME`` runs and ``lucent up`` starts.
 
 A worker is a callable taking the settings and the resolved endpoints and running until it is
-told to stop (SIGTERM/SIGINT). Capabilities register their workers here as they land.
+told to stop (SIGTERM/SIGINT). Capabilities register their workers here as they land, and
+their consumer group in ``BOUNDED`` when ``lucent reprocess --until`` may run them over a range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from lucent_platform.config import Settings
 from lucent_platform.stack.endpoints import Endpoints
+from streaming.lifecycle import StopSignal
+
+if TYPE_CHECKING:  # streaming.runtime loads the Kafka client; `lucent up` needs only names
+    from streaming.runtime.metrics import WorkerMetrics
 
 WorkerMain = Callable[[Settings, Endpoints], None]
+BoundedRun = Callable[[Settings, str, StopSignal, Mapping[tuple[str, int], int]], "WorkerMetrics"]
+"""(settings, bootstrap, stop, end offset per partition) → the metrics of a run that reads
+from the group's committed offsets to those ends as the group, then stops by itself."""
 
 
 def _feed(settings: Settings, endpoints: Endpoints) -> None:
@@ -26,6 +35,14 @@ def _processor(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _processor_range(
+    settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
+) -> WorkerMetrics:
+    from streaming.processor import run
+
+    return run(settings, bootstrap, stop, until)
+
+
 WORKERS: dict[str, WorkerMain] = {
     "processor": _processor,
     "feed": _feed,
@@ -37,3 +54,9 @@ EXPECTED_STAGES: dict[str, tuple[str, ...]] = {
     "processor": ("normalized",),
 }
 """Worker name → the demo stages it must make non-empty (see ``lucent_platform.stage_report``)."""
+
+BOUNDED: dict[str, BoundedRun] = {
+    "lucent-processor": _processor_range,
+}
+"""Consumer group → its worker over a range of offsets (``lucent reprocess --until``); the
+group names are the workers' own (``streaming.processor.GROUP_ID``, checked by the tests)."""

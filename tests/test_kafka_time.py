@@ -6,7 +6,13 @@ from confluent_kafka import TopicPartition
 
 from lucent_platform import topics
 from lucent_platform.adapters import kafka
-from lucent_platform.adapters.kafka_time import apply_rewind, offset_for_time, plan_rewind
+from lucent_platform.adapters.kafka_time import (
+    apply_rewind,
+    commit_offsets,
+    offset_for_time,
+    plan_range,
+    plan_rewind,
+)
 from lucent_platform.config import Settings
 
 T0 = 1_700_000_000_000
@@ -60,6 +66,30 @@ def test_a_group_is_rewound_to_a_time(
     finally:
         again.close()
     assert committed[0].offset == 10
+
+
+def test_a_range_is_planned_up_to_what_the_group_processed(
+    kafka_bootstrap: str, settings: Settings, unique: str
+) -> None:
+    topic, done, behind = f"test.range.{unique}", f"done-{unique}", f"behind-{unique}"
+    _fill(settings, kafka_bootstrap, topic, 50)
+    admin = kafka.admin(settings, kafka_bootstrap)
+    commit_offsets(admin, done, {(topic, 0): 50})
+    commit_offsets(admin, behind, {(topic, 0): 25})
+    probe = kafka.consumer(settings, kafka_bootstrap, f"probe-{unique}")
+    try:
+        ranges = {
+            group: [(s.committed, s.start, s.end, s.records) for s in plan]
+            for group in (done, behind)
+            if (plan := plan_range(admin, probe, group, T0 + 10_000, T0 + 40_000))
+        }
+        late = plan_range(admin, probe, behind, T0 + 30_000, T0 + 40_000)
+    finally:
+        probe.close()
+    assert ranges[done] == [(50, 10, 40, 30)]
+    # beyond the committed offset the worker has not been yet: nothing there to redo
+    assert ranges[behind] == [(25, 10, 25, 15)]
+    assert [(s.start, s.end, s.records) for s in late] == [(25, 25, 0)]
 
 
 def test_lucent_reprocess_dry_run_then_rewind(

@@ -1,4 +1,4 @@
-"""Seeking by time and rewinding consumer groups (``lucent reprocess``).
+"""Seeking by time, rewinding consumer groups and planning ranges (``lucent reprocess``).
 
 ``offsets_for_times`` is the Kafka way to find the first offset at or after a timestamp, and
 it is tried first; but some brokers answer it wrongly (the local Tansu always says 0), so
@@ -10,6 +10,8 @@ partition as sorted, which is exact for sorted data and off by at most the disor
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -27,6 +29,22 @@ class Rewind:
     committed: int | None
     target: int
     method: str  # "offsets_for_times" | "search" | "end"
+
+
+@dataclass(frozen=True)
+class Span:
+    """One partition's range to recompute, records [start, end), and where the group was."""
+
+    topic: str
+    partition: int
+    committed: int | None
+    start: int
+    end: int
+    method: str  # how start and end were found, e.g. "search" or "search/end"
+
+    @property
+    def records(self) -> int:
+        return self.end - self.start
 
 
 def timestamp_at(probe: Consumer, topic: str, partition: int, offset: int) -> int | None:
@@ -93,18 +111,50 @@ def _search(probe: Consumer, topic: str, partition: int, low: int, high: int, ts
     return lo
 
 
+def committed_offsets(
+    admin: AdminClient, group_id: str, timeout: float = 10.0
+) -> dict[tuple[str, int], int | None]:
+    """The group's committed offset per partition it has committed (None: no valid offset)."""
+    request = [ConsumerGroupTopicPartitions(group_id)]
+    result = admin.list_consumer_group_offsets(request, request_timeout=timeout)
+    answer = result[group_id].result().topic_partitions or []
+    return {
+        (tp.topic, tp.partition): tp.offset if tp.offset is not None and tp.offset >= 0 else None
+        for tp in sorted(answer, key=lambda t: (t.topic, t.partition))
+    }
+
+
 def plan_rewind(
     admin: AdminClient, probe: Consumer, group_id: str, timestamp_ms: int, timeout: float = 10.0
 ) -> list[Rewind]:
     """Where each partition the group has committed would move to replay from ``timestamp_ms``."""
-    request = [ConsumerGroupTopicPartitions(group_id)]
-    result = admin.list_consumer_group_offsets(request, request_timeout=timeout)
-    committed = result[group_id].result().topic_partitions or []
     plan = []
-    for tp in sorted(committed, key=lambda t: (t.topic, t.partition)):
-        target, method = offset_for_time(probe, tp.topic, tp.partition, timestamp_ms, timeout)
-        offset = tp.offset if tp.offset is not None and tp.offset >= 0 else None
-        plan.append(Rewind(tp.topic, tp.partition, offset, target, method))
+    for (topic, partition), offset in committed_offsets(admin, group_id, timeout).items():
+        target, method = offset_for_time(probe, topic, partition, timestamp_ms, timeout)
+        plan.append(Rewind(topic, partition, offset, target, method))
+    return plan
+
+
+def plan_range(
+    admin: AdminClient,
+    probe: Consumer,
+    group_id: str,
+    since_ms: int,
+    until_ms: int,
+    timeout: float = 10.0,
+) -> list[Span]:
+    """The records at or after ``since_ms`` and before ``until_ms`` that each partition the
+    group has committed would recompute. Only what the group already processed counts: the
+    end stops at its committed offset, since what lies beyond is its worker's to do anyway;
+    a partition without a committed offset has nothing to recompute."""
+    plan = []
+    for (topic, partition), offset in committed_offsets(admin, group_id, timeout).items():
+        start, found_start = offset_for_time(probe, topic, partition, since_ms, timeout)
+        end, found_end = offset_for_time(probe, topic, partition, until_ms, timeout)
+        end = min(end, start if offset is None else offset)
+        start = min(start, end)
+        method = found_start if found_start == found_end else f"{found_start}/{found_end}"
+        plan.append(Span(topic, partition, offset, start, end, method))
     return plan
 
 
@@ -112,7 +162,36 @@ def apply_rewind(
     admin: AdminClient, group_id: str, plan: list[Rewind], timeout: float = 10.0
 ) -> None:
     """Commit the planned offsets for the group (its members must be stopped first)."""
-    partitions = [TopicPartition(r.topic, r.partition, r.target) for r in plan]
+    commit_offsets(admin, group_id, {(r.topic, r.partition): r.target for r in plan}, timeout)
+
+
+def commit_offsets(
+    admin: AdminClient,
+    group_id: str,
+    offsets: Mapping[tuple[str, int], int],
+    timeout: float = 10.0,
+    patience_s: float = 0.0,
+) -> None:
+    """Set the group's committed offsets (its members must be stopped first). A refusal is
+    retried for up to ``patience_s``: a member that has just left may still count a moment.
+
+    A refusal comes per partition (the local broker answers UNKNOWN_MEMBER_ID while members
+    are connected) rather than as a failed request, so each partition's answer is checked.
+    """
+    partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
     request = [ConsumerGroupTopicPartitions(group_id, partitions)]
-    for future in admin.alter_consumer_group_offsets(request, request_timeout=timeout).values():
-        future.result()
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            for future in admin.alter_consumer_group_offsets(
+                request, request_timeout=timeout
+            ).values():
+                answer = future.result().topic_partitions or []
+                refused = [tp for tp in answer if tp.error is not None]
+                if refused:
+                    raise KafkaException(refused[0].error)
+            return
+        except KafkaException:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)

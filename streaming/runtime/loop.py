@@ -4,6 +4,7 @@ One thread, one consumer, one producer. Rebalance callbacks only run inside
 ``consumer.poll``/``consume``/``close``, which the loop calls only between batches; a
 revocation first waits for every batch still in flight and commits it (at-least-once), or
 finds the last transaction already committed (exactly-once), before partitions move on.
+A bounded run (``until``) reads each partition up to an end offset and then stops by itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from streaming.lifecycle import StopSignal
+from streaming.runtime.bounds import Bounds
 from streaming.runtime.guarantees import AtLeastOnce, Guarantee, Offsets
 from streaming.runtime.metrics import WorkerMetrics
 from streaming.runtime.output import OutputSink
@@ -49,6 +51,7 @@ def run_worker(
     log_every_s: float = 30.0,
     consumer_config: Mapping[str, Any] | None = None,
     producer_config: Mapping[str, Any] | None = None,
+    until: Mapping[Partition, int] | None = None,
 ) -> WorkerMetrics:
     """Run ``processor`` over ``subscribe`` (topic names, or regexes starting with ``^``)
     until ``stop`` is set; finish the batch in hand, commit, close, return the metrics.
@@ -71,11 +74,20 @@ def run_worker(
     instance (so a restart fences its predecessor and ends its open transaction) and distinct
     between instances. On Tansu 0.6 aborted transactions stay visible to read_committed
     readers (tests/test_runtime_crash.py), so there a crash mid-transaction repeats outputs.
+
+    ``until`` (topic, partition) → end offset makes a bounded run, as ``lucent reprocess
+    --until`` does: each such partition is read from the group's committed offset up to, not
+    including, its end; records at or past it are dropped unprocessed and never committed;
+    a partition that got there is paused, and once all have (or ``stop`` is set) the run
+    drains and returns, its commits ending exactly at the ends. A partition whose committed
+    offset is already at its end has nothing to do. Partitions without an end (say, a topic
+    matching the regex that appeared since) are paused and not read at all.
     """
     metrics = WorkerMetrics()
+    bounds = None if until is None else Bounds(until, subscribe)
     worker = _Worker(settings, bootstrap, group_id, processor, metrics, exactly_once,
                      instance_id, max_outstanding, pause_after_s, consumer_config or {},
-                     producer_config or {})  # fmt: skip
+                     producer_config or {}, bounds)  # fmt: skip
     return worker.run(
         subscribe, stop, batch_size, batch_timeout_s, idle_timeout_s, idle_tick_s,
         on_batch, log_every_s,
@@ -96,8 +108,11 @@ class _Worker:
         pause_after_s: float,
         consumer_config: Mapping[str, Any],
         producer_config: Mapping[str, Any],
+        bounds: Bounds | None = None,
     ) -> None:
         self.processor = processor
+        self.bounds = bounds
+        self.held: set[Partition] = set()  # paused by the bounds, not by backpressure
         self.metrics = metrics
         self.group_id = group_id
         self.assignment: set[Partition] = set()
@@ -143,8 +158,11 @@ class _Worker:
             )  # fmt: skip
             log.info("worker %s subscribed to %s", self.group_id, list(subscribe))
             next_log = last_input = time.monotonic()
-            while not stop.stopped:
+            while not stop.stopped and not (self.bounds and self.bounds.finished):
                 messages = self._next_batch(batch_size, batch_timeout_s, idle_timeout_s)
+                reached: list[Partition] = []
+                if self.bounds is not None:
+                    messages, reached = self._within_bounds(self.bounds, messages)
                 now = time.monotonic()
                 if messages:
                     self._run_batch(messages)
@@ -156,6 +174,8 @@ class _Worker:
                     if idle_tick_s is not None and now - last_input >= idle_tick_s:
                         self._run_batch([])
                         last_input = now
+                if reached and self.bounds is not None:
+                    self._commit_bounds(self.bounds, reached)
                 if now >= next_log:
                     log.info("worker %s: %s", self.group_id, metrics.log_line())
                     next_log = now + log_every_s
@@ -184,6 +204,56 @@ class _Worker:
         if self.generation != generation:
             return self._reread(good)
         return good
+
+    # --- bounded runs --------------------------------------------------------------------
+    def _within_bounds(
+        self, bounds: Bounds, messages: list[Message]
+    ) -> tuple[list[Message], list[Partition]]:
+        """The batch's records below their bounds, and the partitions it finishes (paused at
+        once, their bounds committed after the batch)."""
+        self._hold(bounds.newly_idle())
+        if bounds.unresolved:
+            # Between batches, not in the assignment callback: one broker round trip for
+            # everything a rebalance gained.
+            asked = [TopicPartition(t, p) for t, p in bounds.unresolved]
+            answer = self.consumer.committed(asked, timeout=10)
+            starts = {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
+                      for tp in answer}  # fmt: skip
+            self._hold(bounds.resolve(starts))
+            self._release([tp for tp in starts if tp not in bounds.done])
+        kept, reached = bounds.admit(messages)
+        if not messages:
+            running = bounds.running(self.assignment)
+            if running:
+                positions = self.consumer.position([TopicPartition(t, p) for t, p in running])
+                reached = bounds.moved({(tp.topic, tp.partition): tp.offset for tp in positions})
+        self._hold(reached)
+        return kept, reached
+
+    def _commit_bounds(self, bounds: Bounds, reached: list[Partition]) -> None:
+        """Commit the bounds themselves, after the batch that reached them: where the last
+        records before a bound are transaction markers, no batch commits up to it."""
+        finished = [tp for tp in reached if tp in bounds.done]  # not undone by an abort
+        if not finished:
+            return
+        self.guarantee.produce([], {tp: bounds.until[tp] for tp in finished}, [])
+        if not self.guarantee.commit():  # its transaction aborted: find where they stand
+            bounds.revoked(finished)
+            bounds.assigned(finished)
+
+    def _hold(self, partitions: list[Partition]) -> None:
+        held = [tp for tp in partitions if tp in self.assignment]
+        if held:
+            self.consumer.pause([TopicPartition(t, p) for t, p in held])
+            self.held.update(held)
+
+    def _release(self, partitions: list[Partition]) -> None:
+        """Resume partitions the bounds paused that have work again (after an abort, or a
+        commit lost with a partition): resuming costs a fetch round, so only those."""
+        again = [tp for tp in partitions if tp in self.held and tp in self.assignment]
+        if again:
+            self.consumer.resume([TopicPartition(t, p) for t, p in again])
+            self.held.difference_update(again)
 
     def _reread(self, messages: list[Message]) -> list[Message]:
         """A rebalance was served inside ``consume``: some records may predate it (from a
@@ -237,6 +307,9 @@ class _Worker:
         for topic, partition in held:
             self.consumer.seek(TopicPartition(topic, partition, starts[(topic, partition)]))
         self.processor.assigned(held)
+        if self.bounds is not None:  # where they stand is the committed offset again
+            self.bounds.revoked(held)
+            self.bounds.assigned(held)
 
     # --- rebalances and backpressure -----------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -246,6 +319,8 @@ class _Worker:
         self.assignment.update(gained)
         log.info("worker %s assigned %s", self.group_id, gained)
         self.processor.assigned(gained)
+        if self.bounds is not None:
+            self.bounds.assigned(gained)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._lose(partitions, lost=False)
@@ -260,12 +335,14 @@ class _Worker:
         self.generation += 1
         self.assignment.difference_update(gone)
         self.processor.revoked(gone)
+        if self.bounds is not None:
+            self.bounds.revoked(gone)
 
     def _pause(self) -> None:
         self.consumer.pause([TopicPartition(t, p) for t, p in self.assignment])
 
     def _resume(self) -> None:
-        self.consumer.resume([TopicPartition(t, p) for t, p in self.assignment])
+        self.consumer.resume([TopicPartition(t, p) for t, p in self.assignment - self.held])
 
     def _close(self, clean: bool) -> None:
         """Leave the group (revoking, hence committing) and deliver anything still queued.
