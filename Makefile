@@ -43,6 +43,7 @@ check: test
 bench: install
 	$(VENV)/bin/lucent bench envelope
 	$(VENV)/bin/lucent bench feed
+	$(VENV)/bin/lucent bench processor
 
 lock: $(VENV)/bin/uv
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock

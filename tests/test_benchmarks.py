@@ -28,3 +28,21 @@ def test_bench_feed_reports_parse_and_kafka_rates() -> None:
                 "ours_to_kafka_envelopes_per_s", "produce_only_envelopes_per_s"):  # fmt: skip
         assert isinstance(figures[key], float) and figures[key] > 0
     assert figures["delivery_failures"] == 0
+
+
+def test_bench_processor_measures_every_contender_and_both_brokers() -> None:
+    """Tiny sizes, no Quix peer (its venv comes from PyPI): every contender processes all the
+    input, the latency runs match outputs to inputs, and the issue's --json keys are there."""
+    figures = lucent("bench", "processor", "-n", "3000", "--rate", "500", "--seconds", "2",
+                     "--warmup", "1", "--rounds", "1", "--no-peer", "--json")  # fmt: skip
+    for key in ("ours", "ceiling", "p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms"):
+        assert isinstance(figures[key], float) and figures[key] > 0, key
+    assert figures["peer"] is None
+    for name in ("ours_run", "ceiling_run", "runtime_run"):
+        run = figures[name]
+        assert isinstance(run, dict) and run["processed"] == 3000, name
+    for where in ("tansu", "mock"):
+        pair = figures[where]
+        assert isinstance(pair, dict)
+        for label in ("baseline", "ours"):
+            assert pair[label]["samples"] > 500, (where, label)

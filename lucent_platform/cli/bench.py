@@ -50,4 +50,37 @@ def feed(frames: int, input_path: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(figures))
 
 
+@bench.command()
+@click.option("-n", "--messages", type=int, default=200_000, show_default=True,
+              help="Simulator envelopes each contender processes.")  # fmt: skip
+@click.option("--rate", type=int, default=5000, show_default=True,
+              help="Steady input rate of the latency runs (msg/s).")  # fmt: skip
+@click.option("--seconds", type=float, default=20.0, show_default=True,
+              help="Measured span of each latency run, after --warmup.")  # fmt: skip
+@click.option("--warmup", type=float, default=5.0, show_default=True,
+              help="Seconds of each latency run not counted.")  # fmt: skip
+@click.option("--rounds", type=int, default=3, show_default=True,
+              help="Latency runs per contender and broker (the median is reported).")  # fmt: skip
+@click.option("--no-peer", is_flag=True, help="Skip Quix Streams (its virtualenv needs PyPI).")
+@click.option("--no-mock", is_flag=True, help="Skip the latency runs on librdkafka's mock cluster.")
+@click.option("--profile", "profile_only", is_flag=True,
+              help="Only profile our throughput run (cProfile, by own time).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def processor(
+    messages: int, rate: int, seconds: float, warmup: float, rounds: int, no_peer: bool,
+    no_mock: bool, profile_only: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Processor msg/s per core: ours vs Quix Streams vs a bare loop; latency at a steady rate."""
+    from streaming.bench import processor as processor_bench
+
+    if profile_only:
+        click.echo(processor_bench.profile(messages))
+        return
+    figures = processor_bench.run(messages, rate=rate, seconds=seconds, warmup_s=warmup,
+                                  rounds=rounds, peer=not no_peer, mock=not no_mock,
+                                  echo=not as_json)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(processor_bench.json_figures(figures)))
+
+
 COMMANDS = [bench]

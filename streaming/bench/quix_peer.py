@@ -45,7 +45,7 @@ from typing import Any
 from lucent_platform.processing import InRecord, MarketProcessor, Output, ProcessorConfig
 from lucent_platform.topics import DEADLETTER, Kind, normalized, raw_pattern
 
-RAW_KINDS = (Kind.PRICES, Kind.TRADES, Kind.ORDERBOOK)
+RAW_KINDS = tuple(Kind)  # the same input as our processor: every raw family
 DEFAULT_REGEX = "|".join(f"({raw_pattern(kind)})" for kind in RAW_KINDS)
 
 

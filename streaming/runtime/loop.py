@@ -117,7 +117,9 @@ class _Worker:
         self.group_id = group_id
         self.assignment: set[Partition] = set()
         self.generation = 0  # bumped by every assignment change
-        self.consumer: Consumer = kafka.consumer(settings, bootstrap, group_id, **consumer_config)
+        self.consumer: Consumer = kafka.consumer(
+            settings, bootstrap, group_id, on_commit=self._on_commit, **consumer_config
+        )
         overrides: dict[str, Any] = {**producer_config}
         if exactly_once:
             overrides.update(transactional_config(f"{group_id}-{instance_id}"))
@@ -337,6 +339,9 @@ class _Worker:
         self.processor.revoked(gone)
         if self.bounds is not None:
             self.bounds.revoked(gone)
+
+    def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        self.guarantee.committed(error, partitions)
 
     def _pause(self) -> None:
         self.consumer.pause([TopicPartition(t, p) for t, p in self.assignment])

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from streaming.runtime.guarantees import Offsets, as_partitions
 from streaming.runtime.metrics import WorkerMetrics
@@ -132,6 +132,9 @@ class ExactlyOnce:
         # is open when partitions go; one still open here is aborted, never committed.
         if self._open:
             self._abort("partitions revoked with a transaction open")
+
+    def committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        pass  # offsets go with the transaction, not through the consumer
 
     def abandon(self) -> None:
         if self._open:
