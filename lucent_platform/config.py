@@ -12,7 +12,7 @@ with secrets in ``LUCENT_KAFKA_SASL_PASSWORD`` (a ``SecretStr``, never logged).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -154,6 +154,19 @@ class Settings(BaseSettings):
     clickhouse_user: str = Field(default="default", description="ClickHouse user.")
     clickhouse_password: SecretStr = Field(
         default=SecretStr(""), description="ClickHouse password."
+    )
+    clickhouse_database: str = Field(
+        default="lucent", description="Database of the analytics tables (created by migrate)."
+    )
+    clickhouse_ttl_days: int = Field(
+        default=30, ge=0, description="Days raw rows (ticks, trades, books…) are kept; 0 = forever."
+    )
+    clickhouse_candle_ttl_days: int = Field(
+        default=0, ge=0, description="Days OHLCV candles are kept; 0 = forever."
+    )
+    clickhouse_ingest: Literal["sink", "kafka-engine"] = Field(
+        default="sink",
+        description="Who fills the raw tables: the sink worker, or a real server's Kafka engine.",
     )
     # --- Event store ---------------------------------------------------------------------
     eventstore_uri: str | None = Field(
