@@ -18,7 +18,7 @@ from lucent_platform.processing.pipeline import MarketProcessor
 from lucent_platform.stack.endpoints import Endpoints
 from lucent_platform.topics import Kind, raw_pattern
 from streaming.lifecycle import StopSignal
-from streaming.runtime.loop import run_worker
+from streaming.runtime.loop import run_worker, tune_gc_for_streaming
 from streaming.runtime.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -60,5 +60,6 @@ def run(
 
 
 def main(settings: Settings, endpoints: Endpoints) -> None:
+    tune_gc_for_streaming()
     metrics = run(settings, endpoints.kafka_bootstrap_servers, StopSignal().install())
     log.info("processor stopped: %s", metrics.log_line())

@@ -39,7 +39,7 @@ from lucent_platform.processing.normalize import OUTPUT_TOPIC, Route, route
 from lucent_platform.processing.pipeline import InRecord, MarketProcessor, Output, Result
 from lucent_platform.topics import DEADLETTER, Kind, normalized, raw_pattern
 from streaming.lifecycle import StopSignal
-from streaming.runtime.loop import run_worker
+from streaming.runtime.loop import run_worker, tune_gc_for_streaming
 from streaming.runtime.metrics import WorkerMetrics
 
 
@@ -225,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--expect", type=int, default=None)
     args = parser.parse_args(argv)
     stop = StopSignal().install()
+    if args.name == "ours":
+        tune_gc_for_streaming()  # as `lucent worker processor` does
     if args.name in ("ours", "runtime"):
         run_ours(args.bootstrap, args.group, args.expect, stop, stages=args.name == "ours")
     else:

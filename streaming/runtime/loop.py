@@ -9,6 +9,7 @@ A bounded run (``until``) reads each partition up to an end offset and then stop
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,16 @@ from streaming.runtime.transactions import ExactlyOnce, transactional_config
 log = logging.getLogger(__name__)
 
 Partition = tuple[str, int]
+
+
+def tune_gc_for_streaming() -> None:
+    """For a worker process, once its setup is done: move everything allocated so far out of
+    the collector's sight (``gc.freeze``) and collect the youngest generation every 100k
+    allocations instead of 700. The hot path allocates mostly acyclic objects (msgspec structs
+    are untracked), so the default thresholds spent ~3 % of the processor's CPU collecting
+    nothing; this gave it 4–5 % more msg/s (``lucent bench processor``)."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
 
 
 def run_worker(
