@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         default=False,
         description="Processor with transactions (exactly-once) instead of at-least-once.",
     )
+    processor_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The processor's validation, de-duplication and enrichment settings, as "
+        'JSON: {"validation": {"price_bounds": {"BTC-USDT": [1000, 1e7]}}, ...}.',
+    )
 
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
@@ -186,6 +191,14 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("processor_config")
+    @classmethod
+    def _processor_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lucent_platform.processing.config import processor_config
+
+        processor_config(value)  # raises ValueError naming the section and field
         return value
 
     @field_validator("feed")

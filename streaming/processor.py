@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 
 from lucent_platform.config import Settings
-from lucent_platform.processing.config import ProcessorConfig
+from lucent_platform.processing.config import processor_config
 from lucent_platform.processing.pipeline import MarketProcessor
 from lucent_platform.stack.endpoints import Endpoints
 from lucent_platform.topics import Kind, raw_pattern
@@ -50,7 +50,7 @@ def run(
         bootstrap,
         group_id=GROUP_ID,
         subscribe=[raw_pattern(kind) for kind in Kind],
-        processor=MarketProcessor(ProcessorConfig(), clock_ms=clock_ms),
+        processor=MarketProcessor(processor_config(settings.processor_config), clock_ms=clock_ms),
         stop=stop,
         exactly_once=settings.processor_exactly_once,
         instance_id=settings.instance_id,

@@ -56,3 +56,35 @@ def test_production_replication_and_a_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("LUCENT_DAGSTER_PORT", "http")
     with pytest.raises(SettingsError, match="LUCENT_DAGSTER_PORT"):
         load_settings(_env_file=None)
+
+
+def test_processor_thresholds_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lucent_platform.processing.config import processor_config
+
+    monkeypatch.setenv(
+        "LUCENT_PROCESSOR_CONFIG",
+        '{"validation": {"price_bounds": {"BTC-USDT": [1000, 1e7]}, "max_spread_bps": 300},'
+        ' "enrichment": {"spans": [20, 100]}, "dedup": {"ttl_ms": 60000}}',
+    )
+    config = processor_config(load_settings(_env_file=None).processor_config)
+    assert config.validation.price_bounds == {"BTC-USDT": (1000.0, 1e7)}
+    assert config.validation.max_spread_bps == 300.0
+    assert config.enrichment.spans == (20, 100) and config.dedup.ttl_ms == 60_000
+    assert config.validation.max_latency_ms == 30_000  # untouched fields keep their defaults
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        ('{"validaton": {}}', "validaton"),
+        ('{"validation": {"max_sprad_bps": 1}}', "max_sprad_bps"),
+        ('{"validation": {"max_spread_bps": "wide"}}', "max_spread_bps"),
+        ('{"enrichment": {"spans": [0]}}', "spans"),
+    ],
+)
+def test_a_wrong_processor_setting_stops_startup_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, names: str
+) -> None:
+    monkeypatch.setenv("LUCENT_PROCESSOR_CONFIG", value)
+    with pytest.raises(SettingsError, match=f"LUCENT_PROCESSOR_CONFIG.*{names}"):
+        load_settings(_env_file=None)

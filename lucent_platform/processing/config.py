@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import msgspec
 
 from lucent_platform.processing.dedup import DedupConfig
 from lucent_platform.processing.enrichment import EnrichmentConfig
@@ -16,3 +20,41 @@ class ProcessorConfig:
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     enrichment: EnrichmentConfig = field(default_factory=EnrichmentConfig)
+
+
+_SECTIONS: dict[str, type] = {
+    "validation": ValidationConfig,
+    "dedup": DedupConfig,
+    "enrichment": EnrichmentConfig,
+}
+
+
+def processor_config(overrides: Mapping[str, Any]) -> ProcessorConfig:
+    """A ``ProcessorConfig`` from ``LUCENT_PROCESSOR_CONFIG``-style JSON, e.g.
+    ``{"validation": {"price_bounds": {"BTC-USDT": [1000, 10000000]}, "max_spread_bps": 300},
+    "enrichment": {"spans": [20, 100]}}``: each section's fields override its defaults.
+
+    Raises ``ValueError`` naming the section and field for an unknown name or a wrong type.
+    """
+    unknown = set(overrides) - set(_SECTIONS)
+    if unknown:
+        raise ValueError(
+            f"unknown processor config section(s) {sorted(unknown)}: use {sorted(_SECTIONS)}"
+        )
+    built: dict[str, Any] = {}
+    for name, section in overrides.items():
+        kind = _SECTIONS[name]
+        if not isinstance(section, Mapping):
+            raise ValueError(f"processor config {name!r} must be an object of field values")
+        known = {f.name for f in fields(kind)}
+        wrong = set(section) - known
+        if wrong:
+            raise ValueError(
+                f"unknown field(s) {sorted(wrong)} in processor config {name!r}: "
+                f"use {sorted(known)}"
+            )
+        try:
+            built[name] = msgspec.convert(dict(section), kind, strict=False)
+        except (msgspec.ValidationError, ValueError, TypeError) as exc:
+            raise ValueError(f"processor config {name!r}: {exc}") from None
+    return ProcessorConfig(**built)
