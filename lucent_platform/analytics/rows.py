@@ -1,0 +1,225 @@
+"""Decoded envelopes (and dead letters) as rows of the analytics tables: pure, and fast.
+
+The sink's whole mapping API::
+
+    table = TABLE_FOR_TOPIC[record.topic]            # or TABLE_FOR_TYPE[message_type]
+    row = to_row(envelope)                           # a tuple in COLUMNS[table] order, or None
+    row = dead_letter_row(deadletter.decode(value))  # for market.deadletter
+    client.insert(table, rows, column_names=COLUMNS[table], ...)   # see analytics.insert
+
+Rows are plain tuples built straight from the msgspec structs' attributes (no dicts per row);
+times stay integer epoch milliseconds, which clickhouse-connect writes to ``DateTime64(3)``
+as they are. ``to_row`` returns ``None`` for a kind that has no table: order-book deltas
+(``orderbook_top`` keeps snapshots' best ``BOOK_LEVELS`` levels per side; the book between
+snapshots lives in the processor, whose depth figures land in ``prices``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lucent_platform.analytics.schema import BOOK_LEVELS, COLUMNS
+from lucent_platform.envelope import Envelope
+from lucent_platform.messages import (
+    ArbitrageOpportunity,
+    GovernanceEvent,
+    Liquidation,
+    MessageData,
+    OrderBookSnapshot,
+    PriceAlert,
+    PriceUpdate,
+    Trade,
+    YieldOpportunity,
+    YieldRate,
+)
+from lucent_platform.processing.deadletter import DeadLetter
+from lucent_platform.topics import (
+    ARBITRAGE_OPPORTUNITIES,
+    DEADLETTER,
+    USER_ALERTS,
+    YIELD_OPPORTUNITIES,
+    Kind,
+    normalized,
+)
+
+__all__ = ["COLUMNS", "TABLE_FOR_TOPIC", "TABLE_FOR_TYPE", "dead_letter_row", "to_row"]
+
+Row = tuple[Any, ...]
+
+TABLE_FOR_TOPIC: dict[str, str] = {
+    normalized(Kind.PRICES): "prices",
+    normalized(Kind.TRADES): "trades",
+    normalized(Kind.ORDERBOOK): "orderbook_top",
+    normalized(Kind.YIELDS): "yields",
+    normalized(Kind.LIQUIDATIONS): "liquidations",
+    normalized(Kind.GOVERNANCE): "governance",
+    DEADLETTER: "dead_letters",
+    YIELD_OPPORTUNITIES: "yield_opportunities",
+    USER_ALERTS: "price_alerts",
+    ARBITRAGE_OPPORTUNITIES: "arbitrage_opportunities",
+}
+"""The topics the sink consumes and the table each fills (``market.orderbook.all`` also
+carries deltas, for which ``to_row`` gives ``None``)."""
+
+TABLE_FOR_TYPE: dict[str, str] = {
+    PriceUpdate.message_type: "prices",
+    Trade.message_type: "trades",
+    OrderBookSnapshot.message_type: "orderbook_top",
+    YieldRate.message_type: "yields",
+    Liquidation.message_type: "liquidations",
+    GovernanceEvent.message_type: "governance",
+    YieldOpportunity.message_type: "yield_opportunities",
+    PriceAlert.message_type: "price_alerts",
+    ArbitrageOpportunity.message_type: "arbitrage_opportunities",
+}
+"""The table of each stored ``header.messageType``."""
+
+
+def to_row(envelope: Envelope[Any]) -> Row | None:
+    """The envelope as a row of ``TABLE_FOR_TYPE[its messageType]``, or ``None`` if no table
+    stores its kind."""
+    make = _MAKERS.get(type(envelope.data))
+    return None if make is None else make(envelope)
+
+
+def dead_letter_row(letter: DeadLetter) -> Row:
+    """A dead letter as a ``dead_letters`` row: why and where from, not the original bytes.
+
+    Its ``message_id`` is ``topic/partition/offset`` of the record that failed, so a dead
+    letter written twice (an at-least-once processor) is one row.
+    """
+    return (
+        f"{letter.source_topic}/{letter.source_partition}/{letter.source_offset}",
+        letter.source_timestamp_ms,
+        letter.dead_lettered_at_ms,
+        "processor",
+        letter.reason,
+        letter.detail,
+        letter.source_topic,
+        letter.source_partition,
+        letter.source_offset,
+        letter.message_id,
+        letter.message_type,
+    )
+
+
+def _price(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    liquidity, enrichment = d.liquidity, d.enrichment
+    head = (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.exchange, d.pair, d.price, d.bid, d.ask, d.spread, d.volume24h, d.change24h,
+        None if liquidity is None else liquidity.bid_size,
+        None if liquidity is None else liquidity.ask_size,
+    )  # fmt: skip
+    if enrichment is None:
+        return head + _NO_ENRICHMENT
+    averages, cross, depth = enrichment.moving_averages, enrichment.cross_venue, enrichment.depth
+    spans: list[int] = []
+    smas: list[float] = []
+    emas: list[float] = []
+    for average in averages or ():
+        spans.append(average.span)
+        smas.append(average.sma)
+        emas.append(average.ema)
+    figures: Row = (spans, smas, emas, enrichment.volatility)
+    if cross is not None:
+        figures += (
+            cross.best_bid_exchange, cross.best_bid, cross.best_ask_exchange, cross.best_ask,
+            cross.buy_here_bps, cross.sell_here_bps,
+        )  # fmt: skip
+    else:
+        figures += _NO_CROSS
+    if depth is not None:
+        return head + figures + (depth.band_bps, depth.bid_size, depth.ask_size)
+    return head + figures + _NO_DEPTH
+
+
+_NO_CROSS = (None,) * 6
+_NO_DEPTH = (None,) * 3
+_NO_ENRICHMENT: Row = ([], [], [], None, *_NO_CROSS, *_NO_DEPTH)
+
+
+def _trade(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.exchange, d.pair, d.price, d.amount, d.trade_id or "", d.side,
+    )  # fmt: skip
+
+
+def _book(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    bids, asks = d.bids[:BOOK_LEVELS], d.asks[:BOOK_LEVELS]
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.exchange, d.pair, d.sequence,
+        [p for p, _ in bids], [s for _, s in bids], [p for p, _ in asks], [s for _, s in asks],
+    )  # fmt: skip
+
+
+def _yield(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.protocol, d.pool, d.asset, d.chain, d.apy, d.tvl_usd, d.supply_apy, d.borrow_apy,
+    )  # fmt: skip
+
+
+def _liquidation(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.protocol, d.chain, d.tx_hash, d.log_index, d.block_number, d.borrower, d.liquidator,
+        d.collateral_asset, d.debt_asset, d.collateral_amount, d.debt_amount, d.value_usd,
+    )  # fmt: skip
+
+
+def _governance(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.protocol, d.proposal_id, d.event_type, d.title, d.chain, d.proposer, d.voter,
+        d.support, d.votes, d.tx_hash, d.block_number,
+    )  # fmt: skip
+
+
+def _yield_opportunity(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.protocol, d.pool, d.asset, d.chain, d.window_start_ms, d.window_end_ms,
+        d.max_apy, d.avg_apy, d.samples, d.tvl_usd,
+    )  # fmt: skip
+
+
+def _price_alert(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.rule_id, d.user_id, d.pair, d.exchange, d.target_price, d.direction, d.price,
+    )  # fmt: skip
+
+
+def _arbitrage(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.pair, d.buy_exchange, d.sell_exchange, d.buy_price, d.sell_price, d.spread_bps,
+        d.fees_bps, d.net_profit_bps, d.window_start_ms, d.window_end_ms, d.size,
+        d.estimated_profit,
+    )  # fmt: skip
+
+
+_MAKERS: dict[type[MessageData], Callable[[Envelope[Any]], Row]] = {
+    PriceUpdate: _price,
+    Trade: _trade,
+    OrderBookSnapshot: _book,
+    YieldRate: _yield,
+    Liquidation: _liquidation,
+    GovernanceEvent: _governance,
+    YieldOpportunity: _yield_opportunity,
+    PriceAlert: _price_alert,
+    ArbitrageOpportunity: _arbitrage,
+}

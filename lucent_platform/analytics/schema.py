@@ -1,0 +1,272 @@
+"""The analytics tables' columns: name, ClickHouse type, and where each comes from in the JSON.
+
+The DDL itself lives in the migrations (``migrations/*.sql``, frozen once applied); this module
+is the column catalog that ``rows`` fills and ``kafka_engine`` extracts, and a test checks it
+against the tables the migrations create, so the three never drift apart.
+
+Every raw table starts with the same five columns: ``message_id``, ``event_time`` and
+``received_time`` (``DateTime64(3, 'UTC')``, the envelope's integer milliseconds), ``source``,
+and ``inserted_at`` (filled by the server, ``DEFAULT now64(3)``: the ReplacingMergeTree
+version, so of two copies of a message the later insert survives). ``inserted_at`` is never
+inserted by clients and so is not in ``COLUMNS``.
+
+``expr`` is the ClickHouse expression that reads the column from one envelope held as JSON text
+in a column named ``raw`` (the Kafka-engine mode's materialized views).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BOOK_LEVELS = 20
+"""Levels per side kept in ``orderbook_top`` (best first)."""
+
+TIME = "DateTime64(3, 'UTC')"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One inserted column: its name, ClickHouse type, and JSON extraction expression."""
+
+    name: str
+    type: str
+    expr: str
+
+
+def _path(*keys: str) -> str:
+    return ", ".join(f"'{key}'" for key in keys)
+
+
+def _json(name: str, type_: str, *keys: str) -> Column:
+    """A scalar read with ``JSONExtract`` into the column's base type (LowCardinality and the
+    MV's cast to the table's type do the rest; a missing optional field reads as NULL)."""
+    base = type_.removeprefix("LowCardinality(").removesuffix(")") if "LowC" in type_ else type_
+    return Column(name, type_, f"JSONExtract(raw, {_path(*keys)}, '{base}')")
+
+
+def _time(name: str, *keys: str) -> Column:
+    return Column(
+        name, TIME, f"fromUnixTimestamp64Milli(JSONExtractInt(raw, {_path(*keys)}), 'UTC')"
+    )
+
+
+def _data(name: str, type_: str, wire: str | None = None) -> Column:
+    return _json(name, type_, "data", wire or _camel(name))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+LC = "LowCardinality(String)"
+LCN = "LowCardinality(Nullable(String))"
+F = "Float64"
+FN = "Nullable(Float64)"
+IN = "Nullable(Int64)"
+SN = "Nullable(String)"
+
+COMMON = (
+    _json("message_id", "String", "header", "messageId"),
+    _time("event_time", "header", "eventTimeMs"),
+    _time("received_time", "header", "receivedTimeMs"),
+    _json("source", LC, "header", "source"),
+)
+
+
+def _enrichment(name: str, type_: str, *keys: str) -> Column:
+    return _json(name, type_, "data", "enrichment", *keys)
+
+
+def _ma(name: str, field: str, element: str) -> Column:
+    averages = "JSONExtractArrayRaw(raw, 'data', 'enrichment', 'movingAverages')"
+    return Column(
+        name,
+        f"Array({element})",
+        f"arrayMap(x -> JSONExtract(x, '{field}', '{element}'), {averages})",
+    )
+
+
+def _levels(name: str, side: str, index: int) -> Column:
+    levels = f"arraySlice(JSONExtractArrayRaw(raw, 'data', '{side}'), 1, {BOOK_LEVELS})"
+    return Column(name, "Array(Float64)", f"arrayMap(x -> JSONExtractFloat(x, {index}), {levels})")
+
+
+PRICES = (
+    *COMMON,
+    _data("exchange", LC),
+    _data("pair", LC),
+    _data("price", F),
+    _data("bid", FN),
+    _data("ask", FN),
+    _data("spread", FN),
+    _data("volume24h", FN),
+    _data("change24h", FN),
+    _json("bid_size", FN, "data", "liquidity", "bidSize"),
+    _json("ask_size", FN, "data", "liquidity", "askSize"),
+    _ma("ma_spans", "span", "UInt32"),
+    _ma("sma", "sma", "Float64"),
+    _ma("ema", "ema", "Float64"),
+    _enrichment("volatility", FN, "volatility"),
+    _enrichment("cross_best_bid_exchange", LCN, "crossVenue", "bestBidExchange"),
+    _enrichment("cross_best_bid", FN, "crossVenue", "bestBid"),
+    _enrichment("cross_best_ask_exchange", LCN, "crossVenue", "bestAskExchange"),
+    _enrichment("cross_best_ask", FN, "crossVenue", "bestAsk"),
+    _enrichment("buy_here_bps", FN, "crossVenue", "buyHereBps"),
+    _enrichment("sell_here_bps", FN, "crossVenue", "sellHereBps"),
+    _enrichment("depth_band_bps", FN, "depth", "bandBps"),
+    _enrichment("depth_bid_size", FN, "depth", "bidSize"),
+    _enrichment("depth_ask_size", FN, "depth", "askSize"),
+)
+
+TRADES = (
+    *COMMON,
+    _data("exchange", LC),
+    _data("pair", LC),
+    _data("price", F),
+    _data("amount", F),
+    _data("trade_id", "String"),  # '' where the venue gives none (Kraken v1)
+    _data("side", LCN),
+)
+
+ORDERBOOK_TOP = (
+    *COMMON,
+    _data("exchange", LC),
+    _data("pair", LC),
+    _data("sequence", IN),
+    _levels("bid_prices", "bids", 1),
+    _levels("bid_sizes", "bids", 2),
+    _levels("ask_prices", "asks", 1),
+    _levels("ask_sizes", "asks", 2),
+)
+
+YIELDS = (
+    *COMMON,
+    _data("protocol", LC),
+    _data("pool", LC),
+    _data("asset", LC),
+    _data("chain", LC),
+    _data("apy", F),
+    _data("tvl_usd", FN),
+    _data("supply_apy", FN),
+    _data("borrow_apy", FN),
+)
+
+LIQUIDATIONS = (
+    *COMMON,
+    _data("protocol", LC),
+    _data("chain", LC),
+    _data("tx_hash", "String"),
+    _data("log_index", IN),
+    _data("block_number", IN),
+    _data("borrower", "String"),
+    _data("liquidator", "String"),
+    _data("collateral_asset", LC),
+    _data("debt_asset", LC),
+    _data("collateral_amount", F),
+    _data("debt_amount", F),
+    _data("value_usd", FN),
+)
+
+GOVERNANCE = (
+    *COMMON,
+    _data("protocol", LC),
+    _data("proposal_id", "String"),
+    _data("event_type", LC),
+    _data("title", SN),
+    _data("chain", LCN),
+    _data("proposer", SN),
+    _data("voter", SN),
+    _data("support", LCN),
+    _data("votes", FN),
+    _data("tx_hash", SN),
+    _data("block_number", IN),
+)
+
+YIELD_OPPORTUNITIES = (
+    *COMMON,
+    _data("protocol", LC),
+    _data("pool", LC),
+    _data("asset", LC),
+    _data("chain", LC),
+    _time("window_start", "data", "windowStartMs"),
+    _time("window_end", "data", "windowEndMs"),
+    _data("max_apy", F),
+    _data("avg_apy", F),
+    _data("samples", "Int64"),
+    _data("tvl_usd", FN),
+)
+
+PRICE_ALERTS = (
+    *COMMON,
+    _data("rule_id", "String"),
+    _data("user_id", "String"),
+    _data("pair", LC),
+    _data("exchange", LC),
+    _data("target_price", F),
+    _data("direction", LC),
+    _data("price", F),
+)
+
+ARBITRAGE_OPPORTUNITIES = (
+    *COMMON,
+    _data("pair", LC),
+    _data("buy_exchange", LC),
+    _data("sell_exchange", LC),
+    _data("buy_price", F),
+    _data("sell_price", F),
+    _data("spread_bps", F),
+    _data("fees_bps", F),
+    _data("net_profit_bps", F),
+    _time("window_start", "data", "windowStartMs"),
+    _time("window_end", "data", "windowEndMs"),
+    _data("size", FN),
+    _data("estimated_profit", FN),
+)
+
+
+def _top(name: str, type_: str, wire: str | None = None) -> Column:
+    return _json(name, type_, wire or _camel(name))
+
+
+# A dead letter is not an envelope: its id is where the record was (``topic/partition/offset``), its
+# event time is the source record's timestamp, its received time when it was dead-lettered.
+# The original bytes are not kept: Kafka keeps them (30 days) for anyone replaying.
+DEAD_LETTERS = (
+    Column(
+        "message_id",
+        "String",
+        "concat(JSONExtractString(raw, 'sourceTopic'), '/', "
+        "toString(JSONExtractInt(raw, 'sourcePartition')), '/', "
+        "toString(JSONExtractInt(raw, 'sourceOffset')))",
+    ),
+    _time("event_time", "sourceTimestampMs"),
+    _time("received_time", "deadLetteredAtMs"),
+    Column("source", LC, "'processor'"),
+    _top("reason", LC),
+    _top("detail", "String"),
+    _top("source_topic", LC),
+    _top("source_partition", "Int32"),
+    _top("source_offset", "Int64"),
+    _top("original_message_id", SN, "messageId"),
+    _top("message_type", LCN),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "prices": PRICES,
+    "trades": TRADES,
+    "orderbook_top": ORDERBOOK_TOP,
+    "yields": YIELDS,
+    "liquidations": LIQUIDATIONS,
+    "governance": GOVERNANCE,
+    "dead_letters": DEAD_LETTERS,
+    "yield_opportunities": YIELD_OPPORTUNITIES,
+    "price_alerts": PRICE_ALERTS,
+    "arbitrage_opportunities": ARBITRAGE_OPPORTUNITIES,
+}
+"""Every raw table the sink (or the Kafka engine) fills, with its inserted columns in order."""
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    table: tuple(column.name for column in columns) for table, columns in TABLES.items()
+}
+"""Column names per table, in the order of the tuples ``rows.to_row`` returns."""
