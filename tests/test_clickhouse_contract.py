@@ -8,10 +8,13 @@ one owner per data dir, clear start-up errors, clean shutdown.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -37,6 +40,16 @@ if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
 
 TRICKY = "it's a \\ back\tslash, 'quoted' and\nmultiline"  # escaping must survive both binds
+HOSTILE = [
+    "x'; DROP TABLE hostile; --",
+    'double "quoted" \\" and \\\' escaped',
+    "back\\slash at the end\\",
+    "NUL\x00inside",
+    "unicode: Ζεύς 🚀 — ½",
+    "{s:String} and %(s)s look like placeholders",
+    "\t\n\r control",
+    "",
+]
 TICKS_DDL = """CREATE TABLE ticks (ts DateTime64(3), pair LowCardinality(String), price Float64,
     qty Float64) ENGINE = MergeTree ORDER BY (pair, ts)"""
 
@@ -60,6 +73,34 @@ def run_server(
     """Run a server that should refuse to start; its exit code and stderr come back."""
     command = server_command(data_dir, port, host)
     return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+def http_post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One raw HTTP request to the embedded server: status and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def wait_for_ping(port: int, timeout: float = 60.0) -> None:
+    """Wait until a server started by hand answers /ping."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/ping")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+        finally:
+            connection.close()
 
 
 class ClickHouseContract:
@@ -207,6 +248,154 @@ class ClickHouseContract:
             client.insert("no_such_table", [[1]], column_names=["x"])
         assert client.command("SELECT 1") == 1  # the client is still usable
 
+    def test_hostile_strings_bind_as_data_for_every_query_type(self, client: Client) -> None:
+        client.command(
+            "CREATE TABLE hostile (id UInt32, ts DateTime64(3), pair String, price Float64)"
+            " ENGINE = MergeTree ORDER BY id"
+        )
+        at = datetime(2026, 1, 1, 12, 30, 15, 250000)
+        rows = [[i, at, text, 1.5 * i] for i, text in enumerate(HOSTILE)]
+        client.insert("hostile", rows, column_names=["id", "ts", "pair", "price"])
+        for i, text in enumerate(HOSTILE):
+            echoed = client.query("SELECT {s:String}", parameters={"s": text}).result_rows
+            assert echoed == [(text,)]
+            found = client.query(
+                "SELECT id, ts, price FROM hostile WHERE pair = {pair:String}"
+                " AND ts = {ts:DateTime64(3)} AND price = {price:Float64} AND id = {id:UInt32}",
+                parameters={"pair": text, "ts": at, "price": 1.5 * i, "id": i},
+            ).result_rows
+            assert found == [(i, at, 1.5 * i)]
+        listed = client.query(
+            "SELECT count() FROM hostile WHERE has({pairs:Array(String)}, pair)",
+            parameters={"pairs": HOSTILE},
+        ).result_rows
+        assert listed == [(len(HOSTILE),)]
+        assert client.command("SELECT count() FROM hostile") == len(HOSTILE)  # not dropped
+
+    def test_long_bound_arrays_travel_as_a_form(self, client: Client) -> None:
+        pairs = [f"PAIR-{i}-{TRICKY}" for i in range(2000)]  # far beyond a URL's worth
+        got = client.query(
+            "SELECT length({pairs:Array(String)}), {pairs:Array(String)}[2000]",
+            parameters={"pairs": pairs},
+        ).result_rows
+        assert got == [(2000, pairs[-1])]
+
+    def test_many_clients_keep_their_own_database_and_settings(
+        self, client: Client, server_url: str, connect_args: dict[str, str]
+    ) -> None:
+        workers, rounds = 6, 15
+        names = [f"{client.database}_w{i}" for i in range(workers)]
+        for name in names:
+            client.command(f"CREATE DATABASE {name}", use_database=False)
+        start_line = threading.Barrier(workers)
+
+        def work(worker: int) -> None:
+            own = connect(server_url, database=names[worker], **connect_args)
+            own.command("CREATE TABLE seen (n UInt32) ENGINE = MergeTree ORDER BY n")
+            start_line.wait()
+            for n in range(rounds):
+                block = 1000 + worker * 100 + n
+                got = own.query(
+                    "SELECT currentDatabase(), getSetting('max_block_size')",
+                    settings={"max_block_size": block},
+                ).result_rows
+                assert got == [(names[worker], block)]
+                own.insert("seen", [[n]], column_names=["n"])
+            assert own.command("SELECT count() FROM seen") == rounds
+            own.close()
+
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                for done in [pool.submit(work, worker) for worker in range(workers)]:
+                    done.result()
+        finally:
+            for name in names:
+                client.command(f"DROP DATABASE IF EXISTS {name}", use_database=False)
+
+    def test_set_and_use_stay_in_their_session(
+        self, client: Client, server_url: str, connect_args: dict[str, str]
+    ) -> None:
+        sql = "SELECT getSetting('max_block_size')"
+        other = connect(server_url, database=str(client.database), **connect_args)
+        default = other.command(sql)
+        client.command("SET max_block_size = 4321")
+        assert client.command(sql) == 4321  # clickhouse-connect gives each client a session
+        assert other.command(sql) == default
+        assert client.query(sql, settings={"max_block_size": 99}).result_rows == [(99,)]
+        assert client.command(sql) == 4321  # a request's own setting wins, for it only
+        session = {"session_id": f"s-{client.database}"}
+        plain = connect(server_url, autogenerate_session_id=False, **connect_args)
+        plain.database = ""  # no database URL parameter, which would override USE
+        plain.command(f"USE {client.database}", settings=session)
+        assert plain.command("SELECT currentDatabase()", settings=session) == client.database
+        assert plain.command("SELECT currentDatabase()") == "default"
+        other.close()
+        plain.close()
+
+    def test_unknown_session_with_session_check_is_an_error(self, client: Client) -> None:
+        check = {"session_id": f"missing-{client.database}", "session_check": 1}
+        with pytest.raises(DatabaseError) as failed:
+            client.command("SELECT 1", settings=check)
+        assert failed.value.code == 372  # SESSION_NOT_FOUND
+
+    def test_readonly_refuses_writes_for_that_request_only(self, client: Client) -> None:
+        client.command("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
+        for level in (1, 2):
+            assert client.command("SELECT count() FROM t", settings={"readonly": level}) == 0
+            with pytest.raises(DatabaseError) as refused:
+                client.command("INSERT INTO t VALUES (1)", settings={"readonly": level})
+            assert refused.value.code == 164  # READONLY
+            with pytest.raises(DatabaseError, match="readonly"):
+                client.insert("t", [[1]], column_names=["x"], settings={"readonly": level})
+        client.insert("t", [[2]], column_names=["x"])  # the next request may write again
+        assert client.command("SELECT count() FROM t") == 1
+
+    def test_max_execution_time_stops_a_long_query(self, client: Client) -> None:
+        endless = "SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) % 7 = 1"
+        with pytest.raises(DatabaseError) as stopped:
+            client.command(endless, settings={"max_execution_time": 1})
+        assert stopped.value.code == 159  # TIMEOUT_EXCEEDED
+        assert client.command("SELECT 1") == 1
+
+    def test_async_insert_still_stores_the_rows(self, client: Client) -> None:
+        client.command("CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x")
+        settings = {"async_insert": 1, "wait_for_async_insert": 1}
+        client.insert("t", [[1], [2]], column_names=["x"], settings=settings)
+        assert client.command("SELECT count() FROM t") == 2
+
+    def test_one_statement_per_request(self, client: Client) -> None:
+        with pytest.raises(DatabaseError) as refused:
+            client.command("SELECT 1; SET max_block_size = 7")
+        assert refused.value.code == 62  # SYNTAX_ERROR: multi-statements are not allowed
+        assert client.command("SELECT 'a;b' -- trailing; comment") == "a;b"
+        assert client.command("SELECT 1;") == 1
+
+    @pytest.mark.parametrize("method", ["lz4", "zstd", "gzip"])
+    def test_compressed_clients_round_trip(
+        self, client: Client, server_url: str, connect_args: dict[str, str], method: str
+    ) -> None:
+        client.command(
+            "CREATE TABLE trades (ts DateTime64(3), price Float64, trade_id String,"
+            " venue LowCardinality(String)) ENGINE = MergeTree ORDER BY ts"
+        )
+        packed = connect(server_url, database=str(client.database), compress=method, **connect_args)
+        frame = trades_frame(20_000)
+        assert packed.insert_df("trades", frame).written_rows == 20_000
+        back = packed.query_df("SELECT * FROM trades ORDER BY ts")
+        pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+        packed.close()
+
+    def test_errors_name_type_mismatches_and_unknown_columns(self, client: Client) -> None:
+        client.command("CREATE TABLE t (x UInt32) ENGINE = MergeTree ORDER BY x")
+        with pytest.raises(DatabaseError, match=r"Code: \d+\. DB::Exception: .*'abc'"):
+            client.command("INSERT INTO t VALUES ('abc')")
+        with pytest.raises(DatabaseError) as missing:
+            client.command("SELECT nope FROM t")
+        assert missing.value.code == 47  # UNKNOWN_IDENTIFIER
+        with pytest.raises(DatabaseError, match=r"cannot be parsed as UInt32.*BAD_QUERY_PARAMETER"):
+            client.query("SELECT {n:UInt32}", parameters={"n": "seven"})
+        assert client.command("SELECT count() FROM t") == 0
+
     def test_concurrent_clients_insert_and_query(
         self, client: Client, server_url: str, connect_args: dict[str, str]
     ) -> None:
@@ -268,14 +457,51 @@ class TestEmbeddedClickHouse(ClickHouseContract):
         assert failed.returncode == 1
         assert "loopback only" in failed.stderr
 
-    def test_compressed_inserts_are_refused_with_a_clear_message(
-        self, clickhouse_server: EmbeddedClickHouse, clickhouse: Client
+    def test_temporary_tables_are_refused_as_shared_state(self, clickhouse: Client) -> None:
+        with pytest.raises(DatabaseError, match="Temporary tables are not supported"):
+            clickhouse.command("CREATE TEMPORARY TABLE tmp (x UInt8)")
+
+    def test_requests_from_web_pages_are_refused(
+        self, clickhouse_server: EmbeddedClickHouse
     ) -> None:
-        clickhouse.command("CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x")
-        lz4 = connect(clickhouse_server.url, database=str(clickhouse.database), compress="lz4")
-        assert lz4.command("SELECT 1") == 1  # replies come back plain, which clients accept
-        with pytest.raises(DatabaseError, match="use compress=False"):
-            lz4.insert("t", [[1]], column_names=["x"])
+        for headers in ({"Origin": "http://evil.example"}, {"Host": "evil.example"}):
+            status, body = http_post(clickhouse_server.port, "/?query=SELECT+1", b"", headers)
+            assert status == 403 and b"ACCESS_DENIED" in body
+
+    def test_a_malformed_request_fails_alone(self, clickhouse_server: EmbeddedClickHouse) -> None:
+        with socket.create_connection(("127.0.0.1", clickhouse_server.port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /?query=SELECT+1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\nnot-hex\r\n"
+            )
+            assert sock.recv(65536).startswith(b"HTTP/1.1 400")
+        assert http_post(clickhouse_server.port, "/?query=SELECT+1", b"", {}) == (200, b"1\n")
+
+    def test_a_body_over_the_limit_gets_413_and_the_server_carries_on(self, tmp_path: Path) -> None:
+        port = free_port()
+        command = [*server_command(tmp_path / "data", port), "--max-body-bytes", "100000"]
+        log = (tmp_path / "server.log").open("wb")
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_ping(port)
+            client = connect(f"http://127.0.0.1:{port}")
+            client.command("CREATE TABLE t (s String) ENGINE = MergeTree ORDER BY s")
+            with pytest.raises(DatabaseError, match="limit of 100000 bytes") as refused:
+                client.insert("t", [["x" * 1000]] * 500, column_names=["s"])
+            assert refused.value.code == 290  # LIMIT_EXCEEDED, sent as HTTP 413
+            status, _ = http_post(port, "/?query=SELECT+1", b"y" * 300_000, {})
+            assert status == 413
+            client.insert("t", [["x" * 1000]] * 50, column_names=["s"])
+            assert client.command("SELECT count() FROM t") == 50
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            log.close()
+
+    def test_clickhouse_block_compression_is_refused_clearly(self, clickhouse: Client) -> None:
+        with pytest.raises(DatabaseError, match="block compression is unsupported") as refused:
+            clickhouse.query("SELECT 1", settings={"compress": 1})
+        assert refused.value.code == 48  # NOT_IMPLEMENTED, not bytes the client cannot read
 
     def test_sigterm_and_sigint_stop_it_cleanly_and_release_the_data_dir(
         self, tmp_path: Path

@@ -37,8 +37,8 @@ def connect(
 ) -> Client:
     """Open a clickhouse-connect client for ``url`` (``http[s]://host:port[/proxy_path]``).
 
-    Compression defaults to off for loopback hosts: the embedded server refuses compressed
-    request bodies, and on loopback compression only costs CPU anyway. Remote servers keep
+    Compression defaults to off for loopback hosts, where it only costs CPU (the embedded
+    server accepts compressed request bodies but always answers plain). Remote servers keep
     clickhouse-connect's default (lz4). Pass ``compress=...`` to choose explicitly.
 
     User and password in the URL take precedence over the arguments. Other keyword arguments

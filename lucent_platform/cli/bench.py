@@ -25,6 +25,19 @@ def envelope(messages: int, as_json: bool) -> None:
         click.echo(json.dumps(figures))
 
 
+@bench.command("clickhouse-server")
+@click.option("-n", "--rows", type=int, default=100_000, show_default=True, help="Rows per batch.")
+@click.option("--rounds", type=int, default=5, show_default=True, help="Best of this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def clickhouse_server(rows: int, rounds: int, as_json: bool) -> None:
+    """Insert rows/s through the embedded ClickHouse server vs chDB direct, on one core."""
+    from lucent_platform.bench import clickhouse_server as server_bench
+
+    figures = server_bench.run(rows, rounds, echo=not as_json)
+    if as_json:
+        click.echo(json.dumps(figures))
+
+
 @bench.command()
 @click.option(
     "--frames",

@@ -2,9 +2,11 @@
 
 Only one process can open a chDB data dir, yet the sink, Dagster runs and the CLI all need
 ClickHouse: this process owns the dir and serves, on loopback only, the part of the HTTP interface
-that clickhouse-connect uses (DESIGN.md, decision 5). Statements run one at a time on the single
-session, each with its request's database and URL settings; SET statements and temporary tables
-are shared by all clients. Bodies are not compressed either way: clients use compress=False.
+that clickhouse-connect uses (DESIGN.md, decision 5). Statements run one at a time, in arrival
+order, on the single session (``clickhouse_engine``), each in its request's database with its
+URL settings and its ``session_id``'s SET/USE; one statement per request, as ClickHouse does.
+Request bodies may be compressed (lz4, zstd, gzip, deflate); responses are sent plain, which
+HTTP allows whatever the client accepts. README "Operations notes" lists what is supported.
 """
 
 from __future__ import annotations
@@ -28,89 +30,49 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from lucent_platform.embedded.clickhouse_engine import ChdbEngine, Context, ServerError
+from lucent_platform.embedded.clickhouse_sql import MultiStatementError, parse, split_insert
+from lucent_platform.embedded.http_body import form_fields, read_body
+
 log = logging.getLogger("lucent.clickhouse_server")
 
-# URL parameters about the HTTP exchange itself: never applied to the session as settings.
+# URL parameters about the HTTP exchange itself, never settings: each is honoured (query,
+# database, default_format, session_*, query_id is echoed), or has nothing to do here
+# (wait_end_of_query, buffer_size: every result is buffered whole; progress headers: results
+# come at once; user, password, quota_key, role: the embedded server has no users; responses
+# are never compressed; client_protocol_version: chDB writes Native in one revision).
 TRANSPORT_PARAMS = frozenset(
     "query database default_format session_id session_timeout session_check query_id"  # noqa: SIM905
     " quota_key user password role buffer_size wait_end_of_query"
     " client_protocol_version enable_http_compression send_progress_in_http_headers"
     " http_headers_progress_interval_ms cancel_http_readonly_queries_on_client_close".split()
 )
-SETTING_NAME = re.compile(r"[A-Za-z_]\w*")
-INSERT_QUERY = re.compile(r"\s*(INSERT\s+INTO\s[^']*?)\s+FORMAT\s+(\w+)\s*", re.I)
-OUTPUT_FORMAT = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*\Z", re.I)
-RESULT_SQL = re.compile(r"(?:\s|--.*\n|/\*.*?\*/|\()*(SELECT|WITH|SHOW|DESC|EXISTS|EXPLAIN)", re.I)
+# ClickHouse's own block compression of Native bodies: refused, so that a client asking for it
+# gets an error rather than bytes it cannot read.
+NATIVE_COMPRESSION = ("compress", "decompress")
+DEFAULT_MAX_BODY = 1 << 30
 TEXT = "text/plain; charset=UTF-8"
-
-
-class ServerError(Exception):
-    """A request the server refuses, worded like a ClickHouse exception."""
-
-    def __init__(self, message: str, code: int = 48, name: str = "NOT_IMPLEMENTED") -> None:
-        super().__init__(f"Code: {code}. DB::Exception: {message}. ({name})")
-
-
-class StartupError(Exception):
-    """The server cannot start; the message is one line saying what to fix."""
-
-
-class ChdbEngine:
-    """The data dir's single chDB session; statements run one at a time under a lock."""
-
-    def __init__(self, data_dir: Path) -> None:
-        from chdb import session  # deferred (0.5 s) so that start-up checks fail fast
-
-        self._session = session.Session(str(data_dir))
-        self._lock = threading.Lock()
-        self._applied: dict[str, str] = {}
-        self._database = "default"
-        probe = self._session.query("SELECT version(), timezone()", "TabSeparated")
-        self.version, self.timezone = probe.bytes().decode().split()
-
-    def query(self, sql: str, fmt: str, params: dict[str, str], db: str, settings: dict) -> Any:
-        """Run one statement in the request's database with its settings; chDB's result."""
-        with self._lock:
-            self._prepare(db, settings)
-            return self._session.query(sql, fmt, params=params)
-
-    def insert(self, head: str, fmt: str, data: bytes, db: str, settings: dict) -> Any:
-        """Insert ``data`` encoded in ``fmt`` through ``head``, an INSERT without its FORMAT."""
-        with self._lock:
-            self._prepare(db, settings)
-            with self._session.send_insert(head, fmt) as inserter:
-                inserter.append(data)
-                return inserter.finish()
-
-    def _prepare(self, database: str, settings: dict[str, str]) -> None:
-        # SET only what changed, as clients resend the same settings with every request. chDB
-        # applies a SET list all or nothing (measured), so a failure leaves `_applied` true.
-        changes = [f"{name} = DEFAULT" for name in self._applied if name not in settings]
-        changes += [f"{k} = {quote(v)}" for k, v in settings.items() if self._applied.get(k) != v]
-        if changes:
-            self._session.query("SET " + ", ".join(changes), "TabSeparated")
-            self._applied = dict(settings)
-        if database != self._database:
-            self._session.query(f"USE `{database.replace('`', '``')}`", "TabSeparated")
-            self._database = database
-
-    def close(self) -> None:
-        """Close the session once the running statement ends, releasing the data dir lock."""
-        with self._lock:
-            self._session.close()
-
-
-def quote(value: str) -> str:
-    """A ClickHouse string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+# ClickHouse's HTTP status per exception code (HTTPHandler.cpp), for the codes chDB raises on
+# bad requests; every other failure is a 500. clickhouse-connect raises on any of them.
+HTTP_STATUS = {
+    **dict.fromkeys((6, 8, 15, 25, 26, 27, 36, 38, 41, 44, 53, 62, 72, 117), 400),
+    **dict.fromkeys((167, 168, 321, 457), 400),
+    **dict.fromkeys((46, 47, 50, 56, 60, 63, 73, 81, 115, 372), 404),
+    **dict.fromkeys((164, 497), 403),
+    48: 501,
+    290: 413,
+}
 
 
 def split_params(params: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """The ``param_*`` bound values and the ClickHouse settings among the URL parameters."""
+    if asked := [name for name in NATIVE_COMPRESSION if params.get(name, "0") not in ("", "0")]:
+        reason = "ClickHouse block compression is unsupported by the embedded server"
+        raise ServerError(f"{asked[0]}=1: {reason}; use HTTP compression or none")
     bound = {k.removeprefix("param_"): v for k, v in params.items() if k.startswith("param_")}
-    settings = {k: v for k, v in params.items() if k not in TRANSPORT_PARAMS and k[:6] != "param_"}
-    if bad := [name for name in settings if not SETTING_NAME.fullmatch(name)]:
-        raise ServerError(f"Unknown setting {bad[0]!r}", 115, "UNKNOWN_SETTING")
+    skip = TRANSPORT_PARAMS | set(NATIVE_COMPRESSION)
+    settings = {k: v for k, v in params.items() if k not in skip and k[:6] != "param_"}
     return bound, settings
 
 
@@ -146,12 +108,14 @@ class Handler(BaseHTTPRequestHandler):
         headers["X-ClickHouse-Timezone"] = params.get("session_timezone") or engine.timezone
         try:
             body, fmt, headers["X-ClickHouse-Summary"] = self._execute(params)
-        except Exception as exc:
+        except Exception as exc:  # one request's failure, whatever it is, is its answer only
             text = error_text(exc, engine.version)
             log.debug("query %s failed: %s", query_id, text)
-            headers["X-ClickHouse-Exception-Code"] = text[6 : text.index(".")]
+            code = text[6 : text.index(".")]
+            headers["X-ClickHouse-Exception-Code"] = code
             headers |= {"Content-Type": TEXT, "Connection": "close"}  # the body may be unread
-            return self._send(500, text.encode() + b"\n", headers)
+            status = HTTP_STATUS.get(int(code), 500) if code.isdigit() else 500
+            return self._send(status, text.encode() + b"\n", headers)
         headers["Content-Type"] = "application/octet-stream" if fmt == "Native" else TEXT
         if fmt:  # ClickHouse names a format only for statements that produce a result
             headers["X-ClickHouse-Format"] = fmt
@@ -164,40 +128,40 @@ class Handler(BaseHTTPRequestHandler):
 
     def _execute(self, params: dict[str, str]) -> tuple[bytes, str | None, str]:
         """Run the request's statement: (response body, output format or None, summary)."""
-        body, engine, started = self._read_body(), self.server.engine, time.perf_counter_ns()
-        if self.headers.get("Content-Type", "").startswith("multipart/"):  # params over 4 KiB
-            raise ServerError("multipart forms are unsupported; bind long values client-side")
+        self._check_origin()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        pieces = read_body(self.rfile, headers, self.server.max_body)
+        engine, started = self.server.engine, time.perf_counter_ns()
+        if headers.get("content-type", "").startswith("multipart/form-data"):
+            params = params | form_fields(headers["content-type"], b"".join(pieces))
+            pieces = []
         bound, settings = split_params(params)
-        db, sql = params.get("database") or "default", params.get("query", "")
-        line = body[: body.find(b"\n") + 1]  # an insert's data follows its INSERT line
-        if not sql and line and INSERT_QUERY.fullmatch(line.decode(errors="replace")):
-            sql, body = line.decode(), body[len(line) :]
-        if head := INSERT_QUERY.fullmatch(sql):
-            done = engine.insert(head[1], head[2], body, db, settings)
-            return b"", None, summary(started, done.rows_written, done.bytes_written)
-        query = "\n".join(filter(None, (sql, body.decode())))
-        named = OUTPUT_FORMAT.search(query)
-        fmt = named[1] if named else params.get("default_format") or "TabSeparated"
-        result = engine.query(query, fmt, bound, db, settings)
+        ctx = Context.from_params(params, settings)
+        sql = params.get("query", "")
+        if not sql:  # an insert's data may follow its INSERT line in the body
+            sql, pieces = first_line(pieces)
+        if sql and (insert := split_insert(sql)):
+            done = engine.insert(*insert, pieces, ctx)
+            size = sum(map(len, pieces))
+            return b"", None, summary(started, done.rows_written, size)
+        text = "\n".join(filter(None, (sql, b"".join(pieces).decode())))
+        try:
+            statement = parse(text)
+        except MultiStatementError as exc:
+            raise ServerError(str(exc), 62, "SYNTAX_ERROR") from None
+        fmt = statement.output_format or params.get("default_format") or "TabSeparated"
+        result = engine.query(statement, fmt, bound, ctx)
         read = (result.rows_read(), result.bytes_read())
         done = summary(started, result.rows_written(), result.bytes_written(), read)
-        return result.bytes(), fmt if named or RESULT_SQL.match(query) else None, done
+        named = statement.output_format or statement.is_read
+        return result.bytes(), fmt if named else None, done
 
-    def _read_body(self) -> bytes:
-        """The request body, read in full before the session lock is taken so that a slow
-        client never holds up the others (at the cost of memory: insert in batches)."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():  # streamed inserts
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0], 16):
-                chunks.append(self.rfile.read(size + 2)[:-2])  # each chunk ends with CRLF
-            while self.rfile.readline().strip():  # trailers
-                pass
-            body = b"".join(chunks)
-        else:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.headers.get("Content-Encoding", "identity") != "identity":
-            raise ServerError("compressed request bodies are unsupported; use compress=False")
-        return body
+    def _check_origin(self) -> None:
+        """Refuse what a web browser could send: a page may POST to loopback ports, and may
+        reach them under its own host name (DNS rebinding); clickhouse-connect does neither."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        if self.headers.get("Origin") is not None or (host and host not in LOOPBACK_HOSTS):
+            raise ServerError("requests from web pages are refused", 497, "ACCESS_DENIED")
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
@@ -208,8 +172,26 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def first_line(pieces: list[bytes]) -> tuple[str, list[bytes]]:
+    """Split the body's first line (an INSERT's) from the data after it, copying only the
+    piece that holds the line break; ("", pieces) when the body is not an insert."""
+    head = pieces[0][:4096] if pieces else b""
+    if (end := head.find(b"\n")) < 0 or head[:end].lstrip()[:6].upper() != b"INSERT":
+        return "", pieces
+    line = head[: end + 1].decode(errors="replace")
+    if split_insert(line) is None:
+        return "", pieces
+    rest = pieces[0][end + 1 :]
+    return line, ([rest] if rest else []) + pieces[1:]
+
+
+class StartupError(Exception):
+    """The server cannot start; the message is one line saying what to fix."""
+
+
 class EmbeddedServer(ThreadingHTTPServer):  # a thread per connection, all sharing the engine
     engine: ChdbEngine
+    max_body: int = DEFAULT_MAX_BODY
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("connection %s failed", client_address, exc_info=True)  # e.g. client went away
@@ -232,9 +214,13 @@ def check_data_dir_free(data_dir: Path) -> None:
         os.close(fd)  # also drops the probe lock
 
 
-def start(data_dir: Path, host: str, port: int) -> EmbeddedServer:
+def start(data_dir: Path, host: str, port: int, max_body: int = DEFAULT_MAX_BODY) -> EmbeddedServer:
     """Bind the loopback port and open the data dir, or raise StartupError."""
-    if not ipaddress.ip_address(address := socket.gethostbyname(host)).is_loopback:
+    try:
+        address = socket.gethostbyname(host)  # IPv4: the server binds an AF_INET socket
+    except OSError:
+        raise StartupError(f"cannot serve ClickHouse on {host}: use 127.0.0.1") from None
+    if not ipaddress.ip_address(address).is_loopback:
         raise StartupError(f"refusing to serve ClickHouse on {host}: loopback only (use 127.0.0.1)")
     data_dir.mkdir(parents=True, exist_ok=True)
     check_data_dir_free(data_dir)
@@ -245,6 +231,7 @@ def start(data_dir: Path, host: str, port: int) -> EmbeddedServer:
             raise
         fix = "stop what holds it or choose another --port (LUCENT_CLICKHOUSE_PORT)"
         raise StartupError(f"port {port} on {address} is already in use — {fix}") from None
+    server.max_body = max_body
     try:
         server.engine = ChdbEngine(data_dir)
     except Exception as exc:
@@ -259,10 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8123)
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY,
+                        help="largest request body accepted (413 beyond)")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        server = start(args.data_dir.resolve(), args.host, args.port)
+        server = start(args.data_dir.resolve(), args.host, args.port, args.max_body_bytes)
     except (StartupError, OSError) as exc:  # OSError: an unresolvable host, a port not allowed
         print(f"error: {exc}", file=sys.stderr)
         return 1
