@@ -13,13 +13,18 @@ Duplicates: the candles count what reached ``trades``' insert. A trade block the
 deduplicated (same ``insert_deduplication_token``, or identical bytes, within the last 1000
 blocks) is not counted again; a trade re-inserted in a *different* block (a sink that re-batches
 after a crash without reusing its token) is counted twice here while ``trades`` keeps it once
-(ReplacingMergeTree). ``rebuild_sql`` recomputes a range of 1-minute candles from the
-deduplicated trades for that case.
+(ReplacingMergeTree). ``rebuild`` recomputes whole days of candles from the deduplicated
+trades for that case.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lucent_platform.adapters.clickhouse import Client
 
 CANDLE_TABLES = ("market_data", "market_data_1h", "market_data_1d")
 
@@ -64,7 +69,7 @@ def ohlcv_sql(interval: str, database: str | None = None) -> str:
     """Candles of one exchange and pair starting in ``[{start}, {end})``, oldest first.
 
     Bound parameters: ``exchange``, ``pair`` (String), ``start``, ``end``
-    (``DateTime64(3, 'UTC')``; a datetime or epoch milliseconds). ``database`` qualifies the
+    (``DateTime64(3, 'UTC')``, timezone-aware datetimes). ``database`` qualifies the
     table (default: the client's database). Columns are ``CANDLE_COLUMNS``.
     """
     return _select(interval, database, "exchange = {exchange:String} AND pair = {pair:String} AND ")
@@ -101,18 +106,32 @@ LIMIT 20"""
 column, so it needs no -Merge (and now sums trade amounts, not 24-hour volumes)."""
 
 
-def rebuild_sql(database: str | None = None) -> list[str]:
-    """Statements that recompute 1-minute candles of ``[{start}, {end})`` (whole minutes) from
-    ``trades FINAL``: delete that range, then re-insert it (the rollups are fed again too, so
-    rebuild whole days, or also rebuild the rollups with a matching range).
+def rebuild(client: Client, start: datetime, end: datetime, database: str | None = None) -> None:
+    """Recompute the candles of the whole UTC days ``[start, end)`` from ``trades FINAL``.
 
-    For repairing candles after duplicates arrived in different insert blocks. Lightweight
-    DELETE needs ClickHouse 23.3+; both servers we run have it.
+    For repairing candles after duplicate trades arrived in different insert blocks: deletes
+    the days from all three candle tables (synchronously), then re-inserts their 1-minute
+    candles, which the views roll up into 1h and 1d again. Run it while no trades of those days
+    are being inserted.
     """
+    if any(t.tzinfo is None or (t.hour, t.minute, t.second, t.microsecond) != (0, 0, 0, 0)
+           for t in (start, end)):  # fmt: skip
+        raise ValueError("rebuild takes whole UTC days: start and end at 00:00 UTC, tz-aware")
     q = _qualify(database)
-    return [
-        f"ALTER TABLE {q}market_data DELETE WHERE minute >= {{start:DateTime('UTC')}} "
-        "AND minute < {end:DateTime('UTC')} SETTINGS mutations_sync = 2",
+    days = {"start": start, "end": end}
+    deletes = (
+        ("market_data", "minute"), ("market_data_1h", "hour"), ("market_data_1d", "day"),
+    )  # fmt: skip
+    for table, column in deletes:
+        bound = "toDate({start:DateTime('UTC')})", "toDate({end:DateTime('UTC')})"
+        if column != "day":
+            bound = "{start:DateTime('UTC')}", "{end:DateTime('UTC')}"
+        client.command(
+            f"ALTER TABLE {q}{table} DELETE WHERE {column} >= {bound[0]} AND {column} < {bound[1]}",
+            parameters=days,
+            settings={"mutations_sync": 2},
+        )
+    client.command(
         f"""INSERT INTO {q}market_data
 SELECT
     toStartOfMinute(toDateTime(event_time, 'UTC')) AS minute, exchange, pair,
@@ -123,7 +142,8 @@ SELECT
 FROM {q}trades FINAL
 WHERE event_time >= {{start:DateTime('UTC')}} AND event_time < {{end:DateTime('UTC')}}
 GROUP BY exchange, pair, minute""",
-    ]
+        parameters=days,
+    )
 
 
 def _interval(interval: str) -> Interval:

@@ -25,12 +25,15 @@ def insert_rows(
     rows: Sequence[Sequence[Any]],
     *,
     token: str | None = None,
-) -> int:
-    """Insert ``rows`` (``rows.to_row`` tuples) into ``database.table``; rows written."""
+) -> None:
+    """Insert ``rows`` (``rows.to_row`` tuples) into ``database.table`` in one block.
+
+    (The server's written-rows count includes what the materialized views wrote, so it is
+    not returned: it is not the number of rows of ``table``.)
+    """
     if not rows:
-        return 0
+        return
     settings = {"insert_deduplication_token": token} if token else None
-    summary = client.insert(
+    client.insert(
         table, rows, column_names=list(COLUMNS[table]), database=database, settings=settings
     )
-    return int(summary.written_rows)

@@ -20,7 +20,7 @@ writers never fill the same tables). The server must reach Kafka at
 ``LUCENT_KAFKA_BOOTSTRAP_SERVERS``; SASL settings are passed on from ``LUCENT_KAFKA_CONFIG``
 and ``LUCENT_KAFKA_SASL_*``. The Kafka engine commits offsets after its insert, so it is
 at-least-once as well: raw tables stay deduplicated by ReplacingMergeTree, while a re-read
-block counts again in the candles (``candles.rebuild_sql`` repairs a range). chDB's Kafka
+block counts again in the candles (``candles.rebuild`` repairs whole days). chDB's Kafka
 engine does not run in-process, so the embedded server always uses the sink.
 """
 

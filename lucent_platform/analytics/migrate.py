@@ -183,9 +183,12 @@ def ttl_expression(table: str, days: int) -> str | None:
     if days == 0:
         return None
     time_column = {"market_data": "minute", "market_data_1h": "hour", "market_data_1d": "day"}
-    column = time_column.get(table, "event_time")
-    if column == "event_time":
-        return f"toDateTime(event_time) + toIntervalDay({days})"
+    column = time_column.get(table)
+    if column is None:
+        # Raw rows expire by when they were stored, not by event time: a replayed recording
+        # or a backfill of 2021 would otherwise be dropped as it is written. For live data
+        # the two differ by milliseconds.
+        return f"toDateTime(inserted_at) + toIntervalDay({days})"
     return f"{column} + toIntervalDay({days})"
 
 
