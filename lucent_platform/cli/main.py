@@ -47,9 +47,18 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from lucent_platform.cli import bench, demo, feeds, reprocess, stack, topics, worker
+    from lucent_platform.cli import (
+        bench,
+        clickhouse,
+        demo,
+        feeds,
+        reprocess,
+        stack,
+        topics,
+        worker,
+    )
 
-    for module in (stack, topics, worker, feeds, reprocess, demo, bench):
+    for module in (stack, topics, clickhouse, worker, feeds, reprocess, demo, bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 
