@@ -13,6 +13,7 @@ import pytest
 from lucent_platform.analytics import migrate
 from lucent_platform.analytics.candles import (
     CANDLE_COLUMNS,
+    QUOTE_OHLCV,
     TOP_VOLUME_TODAY,
     all_ohlcv_sql,
     ohlcv_sql,
@@ -21,7 +22,7 @@ from lucent_platform.analytics.candles import (
 from lucent_platform.analytics.insert import insert_rows
 from lucent_platform.analytics.rows import to_row
 from lucent_platform.config import Settings, with_overrides
-from tests.analytics_data import recorded_trades
+from tests.analytics_data import recorded_trades, simulated
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
@@ -186,3 +187,28 @@ def test_every_table_dedupes_a_re_sent_batch(db: Client) -> None:
             insert_rows(db, db.database, table, rows, token=f"{table}:batch-1")
         count = db.query(f"SELECT count() FROM {table}").result_rows[0][0]  # no FINAL
         assert count == len(rows), table
+
+
+def test_quote_candles_are_the_mid_price_per_minute(db: Client) -> None:
+    normalized, _ = simulated()
+    rows = [to_row(e) for e in normalized if e.header.message_type == "price_update"]
+    prices = [row for row in rows if row is not None]
+    insert_rows(db, db.database, "prices", prices[::2])
+    insert_rows(db, db.database, "prices", prices[1::2])
+    quotes = pd.DataFrame(
+        [(r[4], r[5], r[1], (r[7] + r[8]) / 2 if r[7] and r[8] else r[6]) for r in prices],
+        columns=["exchange", "pair", "ms", "mid"],
+    ).sort_values("ms", kind="stable")
+    quotes["time"] = pd.to_datetime(quotes["ms"], unit="ms").dt.floor("min")
+    by = quotes.groupby(["exchange", "pair", "time"])["mid"]
+    expected = pd.DataFrame(
+        {"open": by.first(), "high": by.max(), "low": by.min(), "close": by.last(),
+         "updates": by.count()}
+    )  # fmt: skip
+    for exchange, pair in {(e, p) for e, p, _ in expected.index}:
+        params = {"exchange": exchange, "pair": pair, **EVERYTHING}
+        ours = db.query_df(QUOTE_OHLCV, parameters=params)
+        theirs = expected.loc[(exchange, pair)]
+        assert len(ours) == len(theirs)
+        for column in theirs.columns:
+            assert ours[column].to_numpy() == pytest.approx(theirs[column].to_numpy(), rel=1e-12)

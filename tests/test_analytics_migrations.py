@@ -38,9 +38,9 @@ def tables(client: Client) -> set[str]:
 def test_migrate_applies_every_migration_once(clickhouse: Client, db_settings: Settings) -> None:
     steps = migrate(clickhouse, db_settings)
     labels = [step.what for step in steps]
-    assert labels[:3] == ["database", "0001_raw_tables", "0002_candles"]
+    assert labels[:4] == ["database", "0001_raw_tables", "0002_candles", "0003_quote_candles"]
     assert {f"ttl {table}" for table in TABLES} <= set(labels)  # raw tables: 30 days
-    assert not any(label.startswith("ttl market_data") for label in labels)  # candles: forever
+    assert not any(label.startswith(("ttl market_data", "ttl quote")) for label in labels)
     expected = set(TABLES) | set(CANDLE_TABLES) | {"schema_migrations"}
     expected |= {f"{table}_mv" for table in CANDLE_TABLES}
     assert tables(clickhouse) == expected

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lucent_platform.adapters.clickhouse import Client
 
-CANDLE_TABLES = ("market_data", "market_data_1h", "market_data_1d")
+CANDLE_TABLES = ("market_data", "market_data_1h", "market_data_1d", "quote_candles")
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,23 @@ WHERE {where}{bucket} >= {{start:DateTime64(3, 'UTC')}} AND {bucket} < {{end:Dat
 GROUP BY exchange, pair, time
 ORDER BY exchange, pair, time"""
 
+
+QUOTE_OHLCV = """SELECT
+    minute AS time,
+    exchange,
+    pair,
+    argMinMerge(open) AS open,
+    max(high) AS high,
+    min(low) AS low,
+    argMaxMerge(close) AS close,
+    sum(updates) AS updates
+FROM quote_candles
+WHERE exchange = {exchange:String} AND pair = {pair:String}
+  AND minute >= {start:DateTime64(3, 'UTC')} AND minute < {end:DateTime64(3, 'UTC')}
+GROUP BY exchange, pair, time
+ORDER BY time"""
+"""1-minute candles of one venue's mid price (``quote_candles``, from ``prices``); parameters
+as ``ohlcv_sql``."""
 
 TOP_VOLUME_TODAY = """SELECT pair, sum(total_volume) AS volume
 FROM market_data

@@ -182,7 +182,8 @@ def ttl_expression(table: str, days: int) -> str | None:
     """The TTL a table should have for ``days`` of retention (None: keep forever)."""
     if days == 0:
         return None
-    time_column = {"market_data": "minute", "market_data_1h": "hour", "market_data_1d": "day"}
+    time_column = {"market_data_1h": "hour", "market_data_1d": "day"}
+    time_column |= dict.fromkeys(("market_data", "quote_candles"), "minute")
     column = time_column.get(table)
     if column is None:
         # Raw rows expire by when they were stored, not by event time: a replayed recording
