@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from lucent_platform.analytics.migrate import quote_name
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lucent_platform.adapters.clickhouse import Client
 
 Moment = datetime | int
@@ -78,6 +80,14 @@ class Query:
                 raise ValueError(f"query {self.name!r} needs {param.name!r}")
             args[param.name] = value
         return self.function(client, **args, database=database)
+
+    def frame(self, rows: Sequence[Any]) -> pd.DataFrame:
+        """``rows`` of this query as a DataFrame with its columns (also when there are none)."""
+        import pandas as pd
+
+        columns = self.columns
+        values = [[getattr(row, name) for name in columns] for row in rows]
+        return pd.DataFrame(values, columns=list(columns))
 
 
 def select(client: Client, sql: str, parameters: Mapping[str, Any], row: type) -> list[Any]:
