@@ -173,6 +173,24 @@ class Settings(BaseSettings):
         default="sink",
         description="Who fills the raw tables: the sink worker, or a real server's Kafka engine.",
     )
+    sink_batch_rows: int = Field(
+        default=5000, ge=1, description="Sink: records per input partition that cut a batch."
+    )
+    sink_batch_ms: int = Field(
+        default=1000, ge=1, description="Sink: ms after a batch's first record that cut it."
+    )
+    sink_max_buffered: int = Field(
+        default=100_000, ge=1, description="Sink: records held in memory before it flushes/pauses."
+    )
+    sink_retry_max_ms: int = Field(
+        default=30_000, ge=1, description="Sink: longest back-off between two insert attempts."
+    )
+    sink_crash_after_inserts: int = Field(
+        default=0,
+        ge=0,
+        description="Test only: the sink kills itself (SIGKILL) right after "
+        "this many batch inserts, before committing them; 0 = never.",
+    )
     # --- Event store ---------------------------------------------------------------------
     eventstore_uri: str | None = Field(
         default=None,
