@@ -35,6 +35,12 @@ def _processor(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _clickhouse_sink(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.sink import main
+
+    main(settings, endpoints)
+
+
 def _processor_range(
     settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
 ) -> WorkerMetrics:
@@ -46,6 +52,7 @@ def _processor_range(
 WORKERS: dict[str, WorkerMain] = {
     "processor": _processor,
     "feed": _feed,
+    "clickhouse-sink": _clickhouse_sink,
 }
 """Name → entry point. ``lucent up`` starts all of them, in this order."""
 
