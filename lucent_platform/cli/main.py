@@ -52,13 +52,14 @@ def _register() -> None:
         clickhouse,
         demo,
         feeds,
+        query,
         reprocess,
         stack,
         topics,
         worker,
     )
 
-    for module in (stack, topics, clickhouse, worker, feeds, reprocess, demo, bench):
+    for module in (stack, topics, clickhouse, worker, feeds, reprocess, demo, query, bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 
