@@ -59,6 +59,7 @@ WORKERS: dict[str, WorkerMain] = {
 EXPECTED_STAGES: dict[str, tuple[str, ...]] = {
     "feed": ("ingested",),
     "processor": ("normalized",),
+    "clickhouse-sink": ("stored",),
 }
 """Worker name → the demo stages it must make non-empty (see ``lucent_platform.stage_report``)."""
 
