@@ -1,7 +1,8 @@
 """What every stage of the pipeline did, read from where its output lands.
 
 Counts come from the broker (messages on each stage's output topics), not from the workers'
-own reports, so a stage that crashed or lied still shows what it really produced. Latency is
+own reports, so a stage that crashed or lied still shows what it really produced; the sink's
+stage, ``stored``, is counted in ClickHouse (rows of the analytics tables). Latency is
 the end-to-end time from a connector receiving a message to the processor writing its
 normalized form: the Kafka timestamp of the normalized message minus ``receivedTimeMs``.
 """
@@ -11,12 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from lucent_platform import topics
 from lucent_platform.adapters.kafka import TopicInfo
 from lucent_platform.topics import Kind
+
+if TYPE_CHECKING:
+    from lucent_platform.adapters.clickhouse import Client
 
 # Stage name → which topics hold its output (a regex over topic names).
 STAGE_TOPICS: dict[str, str] = {
@@ -108,6 +113,16 @@ def example_values(values: Iterable[bytes | None]) -> list[dict[str, object]]:
             except msgspec.DecodeError:
                 continue
     return examples
+
+
+def stored_rows(client: Client, database: str) -> dict[str, int]:
+    """Rows per analytics table (the sink's output), as ClickHouse counts them now."""
+    from lucent_platform.analytics.migrate import quote_name
+    from lucent_platform.analytics.schema import TABLES
+
+    db = quote_name(database)
+    union = " UNION ALL ".join(f"SELECT '{table}', count() FROM {db}.{table}" for table in TABLES)
+    return {str(table): int(n) for table, n in client.query(union).result_rows}
 
 
 def dead_letter_reasons(values: Iterable[bytes | None]) -> list[dict[str, object]]:

@@ -11,6 +11,7 @@ from lucent_platform.cli.main import settings_from
 from lucent_platform.cli.stack import feed_options, feed_settings
 
 if TYPE_CHECKING:
+    from lucent_platform.config import Settings
     from lucent_platform.stage_report import StageReport
 
 
@@ -68,6 +69,10 @@ def demo(
         if DEADLETTER in filled:
             letters = kafka.read_topic(settings, bootstrap, DEADLETTER, limit=20_000)
             examples[DEADLETTER] = dead_letter_reasons([r.value for r in letters])
+        if "clickhouse-sink" in WORKERS:
+            rows = _stored(settings, endpoints.clickhouse_url)
+            stages["stored"] = sum(rows.values())
+            examples["clickhouse"] = [{"table": t, "rows": n} for t, n in rows.items() if n]
     finally:
         stack.stop()
     expected = sorted({stage for name in WORKERS for stage in EXPECTED_STAGES.get(name, ())})
@@ -80,6 +85,23 @@ def demo(
         if not as_json:
             click.echo(f"no output from: {', '.join(report.silent_stages)}", err=True)
         ctx.exit(1)
+
+
+def _stored(settings: Settings, url: str) -> dict[str, int]:
+    """Rows per analytics table; empty if ClickHouse cannot tell (the sink never started)."""
+    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.stage_report import stored_rows
+
+    try:
+        client = connect(url, username=settings.clickhouse_user,
+                         password=settings.clickhouse_password.get_secret_value())  # fmt: skip
+        try:
+            return stored_rows(client, settings.clickhouse_database)
+        finally:
+            client.close()
+    except Exception as exc:  # a report, not a failure: the empty stage says enough
+        click.echo(f"ClickHouse row counts unavailable: {exc}", err=True)
+        return {}
 
 
 def _text(report: StageReport) -> str:
