@@ -46,3 +46,14 @@ def test_bench_processor_measures_every_contender_and_both_brokers() -> None:
         assert isinstance(pair, dict)
         for label in ("baseline", "ours"):
             assert pair[label]["samples"] > 500, (where, label)
+
+
+def test_bench_sink_reports_rates_and_query_latencies() -> None:
+    figures = lucent("bench", "sink", "-n", "3000", "--query-rows", "20000", "--rounds", "1",
+                     "--json")  # fmt: skip
+    for key in ("sink_rows_per_s", "chdb_direct_rows_per_s"):
+        assert isinstance(figures[key], float) and figures[key] > 0, key
+    assert figures["chdb_direct_rows"] == 3000
+    for query in ("top_volume_today", "yield_opportunities"):
+        latency = figures[query]
+        assert isinstance(latency, dict) and latency["rows"] > 0 and latency["median_ms"] > 0

@@ -96,4 +96,20 @@ def processor(
         click.echo(json.dumps(processor_bench.json_figures(figures)))
 
 
+@bench.command()
+@click.option("-n", "--messages", type=int, default=200_000, show_default=True,
+              help="Trade envelopes the sink stores from Kafka.")  # fmt: skip
+@click.option("--query-rows", type=int, default=10_000_000, show_default=True,
+              help="Trades and yield rates generated for the query latencies.")  # fmt: skip
+@click.option("--rounds", type=int, default=5, show_default=True, help="Runs of each query.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def sink(messages: int, query_rows: int, rounds: int, as_json: bool) -> None:
+    """ClickHouse sink rows/s on one core vs raw chDB; the two design-record queries' latency."""
+    from streaming.bench import sink as sink_bench
+
+    figures = sink_bench.run(messages, query_rows, rounds, echo=not as_json)
+    if as_json:
+        click.echo(json.dumps(figures))
+
+
 COMMANDS = [bench]
