@@ -149,11 +149,14 @@ def _run(
     with clickhouse_for_reading(settings) as source:
         if source.started:
             click.echo(f"(reading {source.via})", err=True)
-        client = connect(
-            source.url,
-            username=settings.clickhouse_user,
-            password=settings.clickhouse_password.get_secret_value(),
-        )
+        try:
+            client = connect(
+                source.url,
+                username=settings.clickhouse_user,
+                password=settings.clickhouse_password.get_secret_value(),
+            )
+        except Exception as exc:  # the client's errors are not importable here (layering)
+            raise click.ClickException(f"cannot reach ClickHouse at {source.url}: {exc}") from None
         try:
             _require_table(client, database, q.table, source.url)
             try:
