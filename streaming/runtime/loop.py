@@ -12,19 +12,21 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
+from lucent_platform.topics import CHECKPOINTS
 from streaming.lifecycle import StopSignal
 from streaming.runtime.bounds import Bounds
+from streaming.runtime.checkpoints import Checkpoints, reader_factory
 from streaming.runtime.guarantees import AtLeastOnce, Guarantee, Offsets
 from streaming.runtime.metrics import WorkerMetrics
 from streaming.runtime.output import OutputSink
-from streaming.runtime.records import InRecord, Processor
+from streaming.runtime.records import InRecord, Output, Processor, Stateful
 from streaming.runtime.transactions import ExactlyOnce, transactional_config
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ def run_worker(
     consumer_config: Mapping[str, Any] | None = None,
     producer_config: Mapping[str, Any] | None = None,
     until: Mapping[Partition, int] | None = None,
+    checkpoint_topic: str = CHECKPOINTS,
+    checkpoint_every_s: float = 1.0,
 ) -> WorkerMetrics:
     """Run ``processor`` over ``subscribe`` (topic names, or regexes starting with ``^``)
     until ``stop`` is set; finish the batch in hand, commit, close, return the metrics.
@@ -93,12 +97,23 @@ def run_worker(
     drains and returns, its commits ending exactly at the ends. A partition whose committed
     offset is already at its end has nothing to do. Partitions without an end (say, a topic
     matching the regex that appeared since) are paused and not read at all.
+
+    A ``Stateful`` processor (window state, ``records.Stateful``) gets its state rebuilt on
+    every assignment from checkpoints on ``checkpoint_topic``, written at most every
+    ``checkpoint_every_s`` and on revocation and stop (``checkpoints.py``); other processors
+    get no checkpoints.
     """
     metrics = WorkerMetrics()
     bounds = None if until is None else Bounds(until, subscribe)
     worker = _Worker(settings, bootstrap, group_id, processor, metrics, exactly_once,
                      instance_id, max_outstanding, pause_after_s, consumer_config or {},
                      producer_config or {}, bounds)  # fmt: skip
+    if isinstance(processor, Stateful):
+        worker.state = Checkpoints(
+            processor, checkpoint_topic, group_id, metrics,
+            reader_factory(settings, bootstrap, group_id),
+            every_s=checkpoint_every_s, exactly_once=exactly_once,
+        )  # fmt: skip
     return worker.run(
         subscribe, stop, batch_size, batch_timeout_s, idle_timeout_s, idle_tick_s,
         on_batch, log_every_s,
@@ -123,6 +138,8 @@ class _Worker:
     ) -> None:
         self.processor = processor
         self.bounds = bounds
+        self.state: Checkpoints | None = None  # window state to checkpoint and rebuild
+        self.exactly_once = exactly_once
         self.held: set[Partition] = set()  # paused by the bounds, not by backpressure
         self.metrics = metrics
         self.group_id = group_id
@@ -189,10 +206,13 @@ class _Worker:
                         last_input = now
                 if reached and self.bounds is not None:
                     self._commit_bounds(self.bounds, reached)
+                if self.state is not None and not self.exactly_once and self.state.due():
+                    self._checkpoint(self.assignment)
                 if now >= next_log:
                     log.info("worker %s: %s", self.group_id, metrics.log_line())
                     next_log = now + log_every_s
             self.guarantee.drain()
+            self._checkpoint(self.assignment)
             clean = True
         finally:
             self._close(clean)
@@ -304,9 +324,14 @@ class _Worker:
         result = self.processor.process(records)
         metrics.counts["consumed"] += len(records)
         metrics.counts.update(result.counts)
-        if not result.outputs and not offsets:
+        outputs: Sequence[Output] = result.outputs
+        if self.state is not None:
+            self.state.processed(offsets)
+            if self.exactly_once and offsets and self.state.due():
+                outputs = [*outputs, *self.state.outputs(self.assignment)]
+        if not outputs and not offsets:
             return
-        self.guarantee.produce(result.outputs, offsets, stamps)
+        self.guarantee.produce(outputs, offsets, stamps)
         metrics.batch_ms.observe((time.monotonic() - started) * 1000.0)
         if not self.guarantee.commit():
             metrics.counts["rewound"] += len(records)
@@ -320,6 +345,8 @@ class _Worker:
         for topic, partition in held:
             self.consumer.seek(TopicPartition(topic, partition, starts[(topic, partition)]))
         self.processor.assigned(held)
+        if self.state is not None:  # exactly-once: the replay stops at the committed offset
+            self.state.rebuild(held, {tp: starts[tp] for tp in held})
         if self.bounds is not None:  # where they stand is the committed offset again
             self.bounds.revoked(held)
             self.bounds.assigned(held)
@@ -334,6 +361,21 @@ class _Worker:
         self.processor.assigned(gained)
         if self.bounds is not None:
             self.bounds.assigned(gained)
+        if self.state is not None:
+            self._rebuild(partitions)
+
+    def _rebuild(self, partitions: list[TopicPartition]) -> None:
+        """Rebuild the gained partitions' state, then assign them where live processing
+        resumes (an eager assignment's start offsets can only be set here, by ``assign``)."""
+        assert self.state is not None
+        gained = [(tp.topic, tp.partition) for tp in partitions]
+        answer = self.consumer.committed(partitions, timeout=10)
+        committed = {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None
+                     for tp in answer}  # fmt: skip
+        resume = self.state.rebuild(gained, committed)
+        for tp in partitions:
+            tp.offset = resume.get((tp.topic, tp.partition), tp.offset)
+        self.consumer.assign(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._lose(partitions, lost=False)
@@ -345,11 +387,32 @@ class _Worker:
         gone = [(tp.topic, tp.partition) for tp in partitions]
         log.info("worker %s %s %s", self.group_id, "lost" if lost else "revoked", gone)
         self.guarantee.revoked(gone, lost=lost)
+        if self.state is not None:
+            if not lost:
+                self._checkpoint(gone)  # the next owner restarts from the state just drained
+            self.state.forget(gone)
         self.generation += 1
         self.assignment.difference_update(gone)
         self.processor.revoked(gone)
         if self.bounds is not None:
             self.bounds.revoked(gone)
+
+    def _checkpoint(self, partitions: Iterable[Partition]) -> None:
+        """Write the checkpoints of ``partitions``' current state. At-least-once: after a
+        drain, so every output before them is durable (the rule in ``checkpoints.py``), and
+        drained again so they are on the broker before partitions move. Exactly-once: in a
+        transaction of their own."""
+        if self.state is None:
+            return
+        if not self.exactly_once:
+            self.guarantee.drain()
+        outputs = self.state.outputs(partitions)
+        if not outputs:
+            return
+        self.guarantee.produce(outputs, {}, [])
+        self.guarantee.commit()
+        if not self.exactly_once:
+            self.guarantee.drain()
 
     def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
         self.guarantee.committed(error, partitions)

@@ -10,11 +10,12 @@ runtime's are the same objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from lucent_platform.processing.pipeline import InRecord, Output, Result
+from lucent_platform.signals.windows import Mark
 
-__all__ = ["InRecord", "Output", "Processor", "Result"]
+__all__ = ["InRecord", "Output", "Processor", "Result", "Stateful"]
 
 
 class Processor(Protocol):
@@ -33,3 +34,18 @@ class Processor(Protocol):
     def assigned(self, partitions: Iterable[tuple[str, int]]) -> None: ...
 
     def revoked(self, partitions: Iterable[tuple[str, int]]) -> None: ...
+
+
+@runtime_checkable
+class Stateful(Processor, Protocol):
+    """A processor whose state the runtime checkpoints and rebuilds (``checkpoints.py``):
+    window state that outlives a batch. ``checkpoint`` reports a partition's ``Mark`` (None:
+    not owned); after ``assigned``, ``restore`` starts a partition from a mark and ``warm``
+    replays input already processed, outputs discarded. Processors without these methods
+    (the market processor) get no checkpoints."""
+
+    def checkpoint(self, partition: tuple[str, int]) -> Mark | None: ...
+
+    def restore(self, partition: tuple[str, int], mark: Mark) -> None: ...
+
+    def warm(self, records: Sequence[InRecord]) -> None: ...
