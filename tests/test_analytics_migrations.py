@@ -43,6 +43,7 @@ def test_migrate_applies_every_migration_once(clickhouse: Client, db_settings: S
     assert not any(label.startswith(("ttl market_data", "ttl quote")) for label in labels)
     expected = set(TABLES) | set(CANDLE_TABLES) | {"schema_migrations"}
     expected |= {f"{table}_mv" for table in CANDLE_TABLES}
+    expected |= {"yields_latest", "yields_latest_mv"}
     assert tables(clickhouse) == expected
     assert migrate(clickhouse, db_settings) == []  # the second run is a no-op
     recorded = applied_versions(clickhouse, clickhouse.database)

@@ -48,16 +48,11 @@ def yield_opportunities(
     taken before the thresholds, so a pool whose APY just fell below them is not shown with
     an older, higher one. Duplicate rows of a message are identical, so taking one is enough.
     """
+    # One row per pool in `yields_latest` (migration 0004), kept by a view on `yields`.
     sql = f"""SELECT protocol, chain, pool, asset, apy, tvl_usd, event_time AS updated
-FROM
-(
-    SELECT protocol, chain, pool, asset, apy, tvl_usd, event_time
-    FROM {qualify(database)}yields
-    WHERE event_time >= {{since:DateTime64(3, 'UTC')}}
-    ORDER BY event_time DESC, message_id DESC
-    LIMIT 1 BY protocol, chain, pool
-)
-WHERE apy > {{min_apy:Float64}} AND tvl_usd > {{min_tvl:Float64}}
+FROM {qualify(database)}yields_latest FINAL
+WHERE event_time >= {{since:DateTime64(3, 'UTC')}}
+    AND apy > {{min_apy:Float64}} AND tvl_usd > {{min_tvl:Float64}}
 ORDER BY apy DESC, protocol, chain, pool"""
     parameters = {
         "min_apy": float(min_apy),
