@@ -9,8 +9,9 @@ normalized form: the Kafka timestamp of the normalized message minus ``receivedT
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,7 @@ class StageReport:
     latency_ms: dict[str, float | None]
     expected: list[str] = field(default_factory=list)
     examples: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    latency_from: str = "received"  # or "ingested": from the feed's write of the raw record
 
     @property
     def silent_stages(self) -> list[str]:
@@ -81,14 +83,20 @@ class StageReport:
         return {
             "stages": self.stages,
             "latency_ms": self.latency_ms,
+            "latency_from": self.latency_from,
             "expected": self.expected,
             "silent": self.silent_stages,
             "examples": self.examples,
         }
 
 
-def end_to_end_latency(records: Iterable[tuple[int, bytes | None]]) -> list[float]:
-    """Latency samples (ms) from (Kafka timestamp, envelope bytes) of normalized messages."""
+def end_to_end_latency(
+    records: Iterable[tuple[int, bytes | None]], ingested_ms: Mapping[str, int] | None = None
+) -> list[float]:
+    """Latency samples (ms) from (Kafka timestamp, envelope bytes) of normalized messages:
+    since the envelope's receive time, or, given ``ingested_ms`` (message id → the raw
+    record's Kafka timestamp), since the feed wrote it — for replays, whose receive times are
+    the recording's, years ago."""
     from lucent_platform.envelope import EnvelopeError, decode
 
     samples = []
@@ -96,11 +104,26 @@ def end_to_end_latency(records: Iterable[tuple[int, bytes | None]]) -> list[floa
         if value is None:
             continue
         try:
-            envelope = decode(value)
+            header = decode(value).header
         except EnvelopeError:
             continue
-        samples.append(float(timestamp_ms - envelope.header.received_time_ms))
+        if ingested_ms is None:
+            samples.append(float(timestamp_ms - header.received_time_ms))
+        elif (start := ingested_ms.get(header.message_id)) is not None:
+            samples.append(float(timestamp_ms - start))
     return samples
+
+
+def ingest_times(records: Iterable[tuple[int, bytes | None]]) -> dict[str, int]:
+    """Message id → Kafka timestamp of raw records (what ``end_to_end_latency`` starts from)."""
+    from lucent_platform.envelope import EnvelopeError, decode
+
+    times: dict[str, int] = {}
+    for timestamp_ms, value in records:
+        if value is not None:
+            with contextlib.suppress(EnvelopeError):
+                times.setdefault(decode(value).header.message_id, timestamp_ms)
+    return times
 
 
 def example_values(values: Iterable[bytes | None]) -> list[dict[str, object]]:

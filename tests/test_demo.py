@@ -61,3 +61,24 @@ def test_dead_letters_are_summarised_by_reason() -> None:
         {"reason": "undecodable", "count": 1},
     ]
     assert example_values([b'{"a": 1}', None]) == [{"a": 1}]
+
+
+def test_replay_latency_starts_when_the_feed_wrote_the_raw_record() -> None:
+    """A replay's receive times are the recording's (years ago): latency is then measured
+    from the raw record's Kafka timestamp, matched by message id."""
+    from lucent_platform.envelope import Envelope, Header, Metadata, encode
+    from lucent_platform.messages import Trade
+    from lucent_platform.stage_report import end_to_end_latency, ingest_times
+
+    def trade(message_id: str) -> bytes:
+        header = Header(message_id, "2021-04-04T20:03:34.733Z", "binance-websocket", "trade",
+                        "1.0", 1_617_566_614_733, 1_617_566_614_734)  # fmt: skip
+        data = Trade(exchange="binance", pair="BTC-USDT", price=58_000.0, amount=0.1)
+        return encode(Envelope(header, data, Metadata(1.0, 1.0, "high")))
+
+    now = 1_795_000_000_000
+    raw = [(now, trade("a")), (now + 5, trade("b")), (now + 9, None)]
+    normalized = [(now + 40, trade("a")), (now + 25, trade("b")), (now + 30, trade("c"))]
+    assert end_to_end_latency(normalized, ingest_times(raw)) == [40.0, 20.0]  # "c": no raw
+    years = end_to_end_latency(normalized[:1])
+    assert years[0] > 5 * 365 * 86_400_000  # what receive times would have said
