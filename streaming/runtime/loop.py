@@ -27,6 +27,7 @@ from streaming.runtime.guarantees import AtLeastOnce, Guarantee, Offsets
 from streaming.runtime.metrics import WorkerMetrics
 from streaming.runtime.output import OutputSink
 from streaming.runtime.records import InRecord, Output, Processor, Stateful
+from streaming.runtime.tables import Joined, TableFollower, table_reader
 from streaming.runtime.transactions import ExactlyOnce, transactional_config
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ def run_worker(
     every assignment from checkpoints on ``checkpoint_topic``, written at most every
     ``checkpoint_every_s`` and on revocation and stop (``checkpoints.py``); other processors
     get no checkpoints.
+
+    A ``Joined`` processor (``tables.py``) gets its tables read from their compacted topics
+    before any input, and followed at every loop iteration.
     """
     metrics = WorkerMetrics()
     bounds = None if until is None else Bounds(until, subscribe)
@@ -114,6 +118,10 @@ def run_worker(
             reader_factory(settings, bootstrap, group_id),
             every_s=checkpoint_every_s, exactly_once=exactly_once,
         )  # fmt: skip
+    if isinstance(processor, Joined):
+        worker.tables = TableFollower(
+            processor.tables(), metrics, table_reader(settings, bootstrap, group_id)
+        )
     return worker.run(
         subscribe, stop, batch_size, batch_timeout_s, idle_timeout_s, idle_tick_s,
         on_batch, log_every_s,
@@ -139,6 +147,7 @@ class _Worker:
         self.processor = processor
         self.bounds = bounds
         self.state: Checkpoints | None = None  # window state to checkpoint and rebuild
+        self.tables: TableFollower | None = None  # tables joined, loaded before any input
         self.exactly_once = exactly_once
         self.held: set[Partition] = set()  # paused by the bounds, not by backpressure
         self.metrics = metrics
@@ -182,6 +191,8 @@ class _Worker:
         clean = False
         try:
             self.guarantee.start()
+            if self.tables is not None:
+                self.tables.load()  # before the subscription: a rebuild's replay joins them
             self.consumer.subscribe(
                 list(subscribe), on_assign=self._on_assign, on_revoke=self._on_revoke,
                 on_lost=self._on_lost,
@@ -190,6 +201,8 @@ class _Worker:
             next_log = last_input = time.monotonic()
             while not stop.stopped and not (self.bounds and self.bounds.finished):
                 messages = self._next_batch(batch_size, batch_timeout_s, idle_timeout_s)
+                if self.tables is not None:
+                    self.tables.poll()  # table changes apply before the batch that follows them
                 reached: list[Partition] = []
                 if self.bounds is not None:
                     messages, reached = self._within_bounds(self.bounds, messages)
@@ -430,6 +443,8 @@ class _Worker:
         """
         if not clean:
             self.guarantee.abandon()
+        if self.tables is not None:
+            self.tables.close()
         try:
             self.consumer.close()
         finally:
