@@ -2,7 +2,8 @@
 
 An app says four things: how to ``read`` a record into an ``Event`` (key, event time,
 value), a window's empty state (``new_state``), how an event ``update``s it, and what to
-``emit`` when a window closes. ``WindowedApp`` does the rest, as the runtime expects of a
+``emit`` when a window closes; optionally a fifth, what to say at once (``react``: early
+outputs while the window is open). ``WindowedApp`` does the rest, as the runtime expects of a
 processor (``streaming.runtime.records``): one ``Windows`` per input partition, made on
 assignment and dropped on revocation; late events and undecodable records become dead
 letters (reasons ``late_event``, ``undecodable``); the wall clock closes quiet partitions'
@@ -22,7 +23,7 @@ from typing import Generic, TypeVar
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.deadletter import DeadLetter
 from lucent_platform.processing.pipeline import InRecord, Output, Result
-from lucent_platform.signals.windows import Closed, Mark, Windows, WindowSpec
+from lucent_platform.signals.windows import Closed, Mark, Window, Windows, WindowSpec
 from lucent_platform.topics import DEADLETTER
 
 S = TypeVar("S")
@@ -70,6 +71,15 @@ class WindowedApp(Generic[S, V]):
 
     def update(self, state: S, event: Event[V], record: InRecord) -> None:
         raise NotImplementedError
+
+    def react(
+        self, windows: Sequence[Window], states: Sequence[S], event: Event[V], record: InRecord
+    ) -> Sequence[Output]:
+        """Outputs right after ``event`` updated its open ``windows`` (their ``states``), for
+        apps that speak before a window closes (an opportunity as soon as the evidence
+        suffices); none by default. Also called while warming, outputs discarded, so a
+        restarted app knows what it already said."""
+        return ()
 
     def emit(self, closed: Closed[S]) -> Sequence[Output]:
         """Outputs for a closed window; use ``closed.window.message_id(self.name)`` as
@@ -151,6 +161,10 @@ class WindowedApp(Generic[S, V]):
             else:
                 for state in states:
                     self.update(state, event, record)
+                early = self.react(windows.last_added, states, event, record)
+                if early and outputs is not None:
+                    counts["early"] += len(early)
+                    outputs.extend(early)
             closed = windows.advance(event.event_ms, now)
             if outputs is not None:
                 self._emit(closed, outputs, counts)

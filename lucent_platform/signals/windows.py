@@ -123,6 +123,7 @@ class Windows(Generic[S]):
         self.watermark_ms: int | None = None if mark is None else mark.watermark_ms
         self._quiet_since_ms: int | None = None  # wall clock of the last record
         self._watermark_then: int | None = self.watermark_ms
+        self.last_added: list[Window] = []  # the windows the last ``add`` counted its event in
 
     def __len__(self) -> int:
         return len(self._open)
@@ -132,6 +133,8 @@ class Windows(Generic[S]):
         event is counted in each); None when the event is late. Call ``advance`` after."""
         spec, watermark = self.spec, self.watermark_ms
         states: list[S] = []
+        added: list[Window] = []  # the windows of those states, same order
+        self.last_added = added
         for start in spec.starts(event_ms):
             end = start + spec.size_ms
             if watermark is not None and end <= watermark:
@@ -143,6 +146,7 @@ class Windows(Generic[S]):
                 heapq.heappush(self._ends, (end, key, start, window))
             slot.events += 1
             states.append(slot.state)
+            added.append(window)
         return states or None
 
     def advance(self, event_ms: int, now_ms: int | None = None) -> list[Closed[S]]:
