@@ -32,6 +32,7 @@ STAGE_TOPICS: dict[str, str] = {
     "price_alerts": f"^{re.escape(topics.USER_ALERTS)}$",
     "arbitrage_opportunities": f"^{re.escape(topics.ARBITRAGE_OPPORTUNITIES)}$",
     "yield_opportunities": f"^{re.escape(topics.YIELD_OPPORTUNITIES)}$",
+    "patterns": f"^{re.escape(topics.PATTERNS)}$",
 }
 
 

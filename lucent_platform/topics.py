@@ -120,6 +120,7 @@ YIELD_OPPORTUNITIES = "yield.opportunities"
 USER_ALERTS = "user.alerts"
 USER_ALERT_RULES = "user.alert-rules"
 ARBITRAGE_OPPORTUNITIES = "arbitrage.opportunities"
+PATTERNS = "market.patterns"
 CHECKPOINTS = "lucent.checkpoints"
 
 
@@ -177,6 +178,8 @@ def fixed_topics() -> tuple[TopicSpec, ...]:
                   description="users' price alert rules (a table: latest per key)"),
         TopicSpec(ARBITRAGE_OPPORTUNITIES, SIGNAL_PARTITIONS, key="pair",
                   description="cross-exchange price gaps worth trading"),
+        TopicSpec(PATTERNS, SIGNAL_PARTITIONS, key="protocol",
+                  description="complex event patterns (liquidation cascades)"),
         TopicSpec(CHECKPOINTS, 1, compacted=True, key="group/topic/partition",
                   description="where each worker restarts its window state"),
     ]  # fmt: skip

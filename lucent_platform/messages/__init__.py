@@ -21,7 +21,12 @@ from lucent_platform.messages.market import (
     PriceUpdate,
     Trade,
 )
-from lucent_platform.messages.signals import ArbitrageOpportunity, PriceAlert, YieldOpportunity
+from lucent_platform.messages.signals import (
+    ArbitrageOpportunity,
+    LiquidationCascade,
+    PriceAlert,
+    YieldOpportunity,
+)
 
 MESSAGE_TYPES: dict[str, type[MessageData]] = {
     kind.message_type: kind
@@ -36,6 +41,7 @@ MESSAGE_TYPES: dict[str, type[MessageData]] = {
         YieldOpportunity,
         PriceAlert,
         ArbitrageOpportunity,
+        LiquidationCascade,
     )
 }
 
@@ -47,6 +53,7 @@ __all__ = [
     "GovernanceEvent",
     "Int64",
     "Liquidation",
+    "LiquidationCascade",
     "Liquidity",
     "MessageData",
     "MovingAverage",

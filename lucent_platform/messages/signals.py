@@ -25,6 +25,7 @@ class YieldOpportunity(MessageData, frozen=True):
     """
 
     message_type = "yield_opportunity"
+    schema_version = 2
 
     protocol: str
     pool: str
@@ -36,19 +37,32 @@ class YieldOpportunity(MessageData, frozen=True):
     avg_apy: float
     samples: Int64
     tvl_usd: float | None = None
+    # v2: the rest of the APY statistics and whether the window is still open. ``samples`` is
+    # the evidence count (rates above the threshold); ``windowSamples`` every rate of the pool
+    # in the window. ``phase`` ``opening``: emitted as soon as the evidence sufficed, with the
+    # window's figures so far; ``final``: the window's summary once it closed.
+    min_apy: float | None = None
+    apy_stdev: float | None = None
+    window_samples: Int64 | None = None
+    phase: Literal["opening", "final"] | None = None
 
 
 class PriceAlert(MessageData, frozen=True):
     """A user's price rule fired (``messageType`` ``price_alert``).
 
     ``direction`` ``above`` fires when ``price >= targetPrice``, ``below`` when
-    ``price <= targetPrice``; ``price`` is the observed price on ``exchange`` that fired it::
+    ``price <= targetPrice``; ``price`` is the observed price on ``exchange`` that fired it
+    (for a move, ``targetPrice`` is the price that makes the move exactly ``level`` percent;
+    for a spread, ``price`` is the best bid, ``targetPrice`` the bid that makes the spread
+    exactly ``level`` bps)::
 
         {"ruleId": "r-42", "userId": "u-7", "pair": "ETH-USDC", "exchange": "binance",
-         "targetPrice": 2800.0, "direction": "above", "price": 2847.52}
+         "targetPrice": 2800.0, "direction": "above", "price": 2847.52,
+         "ruleType": "above", "level": 2800.0, "value": 2847.52}
     """
 
     message_type = "price_alert"
+    schema_version = 2
 
     rule_id: str
     user_id: str
@@ -57,6 +71,17 @@ class PriceAlert(MessageData, frozen=True):
     target_price: float
     direction: Literal["above", "below"]
     price: float
+    # v2: which kind of rule fired and at what level (v1 alerts, without them, were price
+    # rules: ``ruleType`` = ``direction``, ``level`` = ``targetPrice``). ``level`` and ``value``
+    # are in the rule's unit: the price (above/below), percent (move), bps (spread); ``value``
+    # is what crossed the level. ``referencePrice``/``referenceExchange``: the price it moved
+    # from within ``windowMs`` (move), the best ask across venues (spread).
+    rule_type: Literal["above", "below", "move", "spread"] | None = None
+    level: float | None = None
+    value: float | None = None
+    window_ms: Int64 | None = None
+    reference_price: float | None = None
+    reference_exchange: str | None = None
 
 
 class ArbitrageOpportunity(MessageData, frozen=True):
@@ -74,6 +99,7 @@ class ArbitrageOpportunity(MessageData, frozen=True):
     """
 
     message_type = "arbitrage_opportunity"
+    schema_version = 2
 
     pair: str
     buy_exchange: str
@@ -87,3 +113,42 @@ class ArbitrageOpportunity(MessageData, frozen=True):
     window_end_ms: Int64
     size: float | None = None
     estimated_profit: float | None = None
+    # v2 (the detector, lucent_platform.signals.apps.arbitrage): the size resting at each
+    # leg's quote (the buy venue's ask, the sell venue's bid; ``size`` is the smaller), and
+    # the triggering quote's receipt by its feed → detection, in ms (wall clock).
+    buy_size: float | None = None
+    sell_size: float | None = None
+    detection_latency_ms: float | None = None
+
+
+class LiquidationCascade(MessageData, frozen=True):
+    """Several liquidations of one collateral asset on a protocol within a window, while that
+    asset's price fell beyond a threshold (``messageType`` ``liquidation_cascade``, on
+    ``market.patterns``, keyed by protocol).
+
+    ``liquidations`` counts the protocol's liquidations seizing ``collateralAsset`` in
+    ``[windowStartMs, windowEndMs)``, ``collateralAmount``/``debtValueUsd`` sum them;
+    ``priceHigh`` → ``priceLow`` is the largest fall of ``pricePair`` (peak, then the lowest
+    quote after it) from ``lookback`` before the window to its end, ``dropPct`` that fall in
+    percent of the peak::
+
+        {"protocol": "aave", "chain": "ethereum", "collateralAsset": "ETH",
+         "windowStartMs": 1756809000000, "windowEndMs": 1756809060000, "liquidations": 4,
+         "collateralAmount": 182.5, "valueUsd": 480100.0, "pricePair": "ETH-USDT",
+         "priceHigh": 3000.0, "priceLow": 2790.0, "dropPct": 7.0}
+    """
+
+    message_type = "liquidation_cascade"
+
+    protocol: str
+    chain: str
+    collateral_asset: str
+    window_start_ms: Int64
+    window_end_ms: Int64
+    liquidations: Int64
+    collateral_amount: float
+    price_pair: str
+    price_high: float
+    price_low: float
+    drop_pct: float
+    value_usd: float | None = None
