@@ -199,6 +199,7 @@ def _price_alert(e: Envelope[Any]) -> Row:
     return (
         h.message_id, h.event_time_ms, h.received_time_ms, h.source,
         d.rule_id, d.user_id, d.pair, d.exchange, d.target_price, d.direction, d.price,
+        d.rule_type, d.level, d.value, d.window_ms, d.reference_price, d.reference_exchange,
     )  # fmt: skip
 
 

@@ -206,6 +206,12 @@ PRICE_ALERTS = (
     _data("target_price", F),
     _data("direction", LC),
     _data("price", F),
+    _data("rule_type", LCN),
+    _data("level", FN),
+    _data("value", FN),
+    _data("window_ms", IN),
+    _data("reference_price", FN),
+    _data("reference_exchange", LCN),
 )
 
 ARBITRAGE_OPPORTUNITIES = (
