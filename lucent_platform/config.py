@@ -107,6 +107,17 @@ class Settings(BaseSettings):
         description="The processor's validation, de-duplication and enrichment settings, as "
         'JSON: {"validation": {"price_bounds": {"BTC-USDT": [1000, 1e7]}}, ...}.',
     )
+    yield_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The yield detector's thresholds and windows, as JSON: "
+        '{"min_apy": 5.0, "min_tvl_usd": 1e6, "max_apy_stdev": 1.5, "min_samples": 3, '
+        '"window_ms": 300000, ...}.',
+    )
+    patterns_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The liquidation-cascade pattern's thresholds and windows, as JSON: "
+        '{"min_liquidations": 3, "min_drop_pct": 5.0, "window_ms": 60000, ...}.',
+    )
 
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
@@ -217,6 +228,22 @@ class Settings(BaseSettings):
         from lucent_platform.processing.config import processor_config
 
         processor_config(value)  # raises ValueError naming the section and field
+        return value
+
+    @field_validator("yield_config")
+    @classmethod
+    def _yield_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lucent_platform.signals.apps.yields import yield_config
+
+        yield_config(value)  # raises ValueError naming the field
+        return value
+
+    @field_validator("patterns_config")
+    @classmethod
+    def _patterns_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lucent_platform.signals.apps.patterns import patterns_config
+
+        patterns_config(value)  # raises ValueError naming the field
         return value
 
     @field_validator("feed")

@@ -41,6 +41,18 @@ def _clickhouse_sink(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _yield(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.apps.yields import main
+
+    main(settings, endpoints)
+
+
+def _patterns(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.apps.patterns import main
+
+    main(settings, endpoints)
+
+
 def _processor_range(
     settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
 ) -> WorkerMetrics:
@@ -53,6 +65,8 @@ WORKERS: dict[str, WorkerMain] = {
     "processor": _processor,
     "feed": _feed,
     "clickhouse-sink": _clickhouse_sink,
+    "yield": _yield,
+    "patterns": _patterns,
 }
 """Name → entry point. ``lucent up`` starts all of them, in this order."""
 

@@ -1,0 +1,266 @@
+"""Liquidation cascades (issue #6 item 5): many liquidations while the collateral's price falls.
+
+A cascade on ``(protocol, chain, collateral asset)`` in an event-time window (1 minute,
+tumbling, by default) is at least ``min_liquidations`` liquidations seizing that asset while
+its price fell at least ``min_drop_pct`` percent within the window: the largest fall from a
+peak to a later low of any pair pricing the asset in ``quotes`` (``ETH-USDT``, ``ETH-USD``…),
+at ``bucket_ms`` resolution. It is emitted once per window, as soon as both hold — on the
+liquidation that completes the count, on the price that deepens the fall, or at the latest
+when the window closes — as a ``LiquidationCascade`` on ``market.patterns`` keyed by protocol,
+with the window's deterministic id and ``correlationId`` = the triggering message.
+
+**The join.** Liquidations are keyed by protocol, prices by pair: they never share a
+partition. The app reads both topics and keeps a small price table of its own (per pair,
+per bucket: high and low) fed from every price partition it owns; liquidation windows look
+the asset's fall up there. Price records also open (silent) windows per asset, so a restart
+re-reads prices back to the oldest open one and the table comes back with the windows.
+Trade-off: one instance must own every price partition, so the group runs one instance
+(more instances would each see only some pairs' prices); scaling out means following the
+price topic as a global table on every instance (like the alert rules), at the cost of
+every instance reading every quote. Which of a liquidation and a price arrives first across
+partitions is not fixed, so the trigger (and ``correlationId``) of a cascade may differ
+between runs; whether a window is a cascade does not once it closed with all its prices in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import msgspec
+
+from lucent_platform.envelope import Envelope, decode, encode, new_envelope
+from lucent_platform.messages import Liquidation, LiquidationCascade, PriceUpdate
+from lucent_platform.processing.pipeline import InRecord, Output
+from lucent_platform.signals.app import Event, Partition, WindowedApp
+from lucent_platform.signals.windows import Closed, Window, WindowSpec
+from lucent_platform.topics import DEADLETTER, PATTERNS
+
+APP = "liquidation-cascade"
+SOURCE = "lucent-patterns"
+PRICE_KEY = "price/"
+
+
+@dataclass(frozen=True)
+class PatternsConfig:
+    """``LUCENT_PATTERNS_CONFIG``: cascade thresholds (count, percent) and windows (ms)."""
+
+    min_liquidations: int = 3
+    min_drop_pct: float = 5.0
+    window_ms: int = 60_000
+    hop_ms: int = 0
+    grace_ms: int = 5_000
+    idle_ms: int = 1_000
+    bucket_ms: int = 1_000
+    quotes: tuple[str, ...] = ("USD", "USDT", "USDC")
+
+    def __post_init__(self) -> None:
+        if self.min_liquidations < 1 or self.bucket_ms < 1:
+            raise ValueError("min_liquidations and bucket_ms must be at least 1")
+        if not 0.0 < self.min_drop_pct < 100.0:
+            raise ValueError("min_drop_pct must be within (0, 100)")
+
+    @property
+    def spec(self) -> WindowSpec:
+        return WindowSpec(self.window_ms, self.hop_ms, self.grace_ms, self.idle_ms)
+
+
+def patterns_config(overrides: Mapping[str, Any]) -> PatternsConfig:
+    """A ``PatternsConfig`` from JSON like ``{"min_liquidations": 5}``; ``ValueError`` names an
+    unknown field or a bad value."""
+    known = {f.name for f in fields(PatternsConfig)}
+    wrong = set(overrides) - known
+    if wrong:
+        raise ValueError(f"unknown patterns config field(s) {sorted(wrong)}: use {sorted(known)}")
+    try:
+        config = msgspec.convert(dict(overrides), PatternsConfig, strict=False)
+        config.spec  # noqa: B018 - the window fields must make a valid window
+    except (msgspec.ValidationError, ValueError, TypeError) as exc:
+        raise ValueError(f"patterns config: {exc}") from None
+    return config
+
+
+@dataclass(frozen=True)
+class Fall:
+    pair: str
+    high: float
+    low: float
+
+    @property
+    def pct(self) -> float:
+        return (self.high - self.low) / self.high * 100 if self.high > 0 else 0.0
+
+
+class PriceTable:
+    """High and low per pair per bucket, pairs per base asset; old buckets pruned."""
+
+    def __init__(self, bucket_ms: int, keep_ms: int) -> None:
+        self.bucket_ms, self.keep_ms = bucket_ms, keep_ms
+        self._buckets: dict[str, dict[int, list[float]]] = {}
+        self._pairs: dict[str, set[str]] = {}
+        self._newest_ms = 0
+
+    def add(self, asset: str, pair: str, event_ms: int, price: float) -> None:
+        self._pairs.setdefault(asset, set()).add(pair)
+        buckets = self._buckets.setdefault(pair, {})
+        at = event_ms - event_ms % self.bucket_ms
+        slot = buckets.get(at)
+        if slot is None:
+            buckets[at] = [price, price]
+        else:
+            slot[0], slot[1] = max(slot[0], price), min(slot[1], price)
+        if event_ms > self._newest_ms + self.keep_ms // 4:  # prune now and then
+            self._newest_ms = event_ms
+            oldest = event_ms - self.keep_ms
+            for held in self._buckets.values():
+                for old in [b for b in held if b < oldest]:
+                    del held[old]
+
+    def fall(self, asset: str, start_ms: int, end_ms: int) -> Fall | None:
+        """The largest peak-to-later-low fall of any pair of ``asset`` in ``[start, end)``."""
+        worst: Fall | None = None
+        for pair in sorted(self._pairs.get(asset, ())):
+            buckets = self._buckets.get(pair, {})
+            peak: float | None = None
+            for at in sorted(b for b in buckets if start_ms <= b < end_ms):
+                high, low = buckets[at]
+                peak = high if peak is None else max(peak, high)
+                fall = Fall(pair, peak, low)
+                if worst is None or fall.pct > worst.pct:
+                    worst = fall
+        return worst
+
+
+class ProtocolWindow:
+    """A window's liquidations (or, for a price key, nothing: price windows are silent)."""
+
+    __slots__ = ("amount", "chain", "count", "fired", "last_id", "value_usd")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.amount = 0.0
+        self.value_usd: float | None = None
+        self.chain = ""
+        self.last_id = ""
+        self.fired = False
+
+
+Armed = tuple[Partition, Window, ProtocolWindow]
+
+
+class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
+    """``lucent worker patterns``'s processor: liquidations and prices in, cascades out."""
+
+    def __init__(
+        self,
+        config: PatternsConfig,
+        *,
+        clock_ms: Callable[[], int],
+        out_topic: str = PATTERNS,
+        late_topic: str = DEADLETTER,
+    ) -> None:
+        super().__init__(APP, config.spec, clock_ms=clock_ms, late_topic=late_topic)
+        self.config = config
+        self.out_topic = out_topic
+        keep = 2 * (config.window_ms + config.grace_ms)
+        self.prices = PriceTable(config.bucket_ms, keep)
+        self._armed: dict[str, dict[Window, Armed]] = {}  # asset → windows counting enough
+
+    def read(self, record: InRecord) -> Event[Envelope[Any]] | None:
+        if record.value is None:
+            return None
+        envelope = decode(record.value)
+        d, t = envelope.data, envelope.header.event_time_ms
+        if isinstance(d, Liquidation):
+            return Event(f"{d.protocol}/{d.chain}/{d.collateral_asset}", t, envelope)
+        if isinstance(d, PriceUpdate):
+            base, _, quote = d.pair.partition("-")
+            return Event(PRICE_KEY + base, t, envelope) if quote in self.config.quotes else None
+        return None
+
+    def new_state(self) -> ProtocolWindow:
+        return ProtocolWindow()
+
+    def update(self, state: ProtocolWindow, event: Event[Envelope[Any]], record: InRecord) -> None:
+        d = event.value.data
+        if isinstance(d, Liquidation):
+            state.count += 1
+            state.amount += d.collateral_amount
+            if d.value_usd is not None:
+                state.value_usd = (state.value_usd or 0.0) + d.value_usd
+            state.chain, state.last_id = d.chain, event.value.header.message_id
+
+    def react(
+        self,
+        windows: Sequence[Window],
+        states: Sequence[ProtocolWindow],
+        event: Event[Envelope[Any]],
+        record: InRecord,
+    ) -> Sequence[Output]:
+        d, cause = event.value.data, event.value.header.message_id
+        if isinstance(d, PriceUpdate):  # once per event, not per (hopping) window
+            asset = event.key.removeprefix(PRICE_KEY)
+            self.prices.add(asset, d.pair, event.event_ms, d.price)
+            armed = self._armed.get(asset, {})
+            return [o for w, s in list(armed.items()) for o in self._check(w, s[2], cause)]
+        outputs: list[Output] = []
+        tp = (record.topic, record.partition)
+        for window, state in zip(windows, states, strict=True):
+            if not state.fired and state.count >= self.config.min_liquidations:
+                self._armed.setdefault(_asset(window), {})[window] = (tp, window, state)
+                outputs += self._check(window, state, cause)
+        return outputs
+
+    def emit(self, closed: Closed[ProtocolWindow]) -> Sequence[Output]:
+        window, state = closed.window, closed.state
+        if window.key.startswith(PRICE_KEY):
+            return ()
+        outputs = self._check(window, state, state.last_id)
+        self._armed.get(_asset(window), {}).pop(window, None)
+        return outputs
+
+    def revoked(self, partitions: Any) -> None:
+        lost = set(partitions)
+        super().revoked(lost)
+        for armed in self._armed.values():
+            for window in [w for w, (tp, _, _) in armed.items() if tp in lost]:
+                del armed[window]
+
+    def _check(self, window: Window, state: ProtocolWindow, cause: str) -> list[Output]:
+        c = self.config
+        if state.fired or state.count < c.min_liquidations:
+            return []
+        fall = self.prices.fall(_asset(window), window.start_ms, window.end_ms)
+        if fall is None or fall.pct < c.min_drop_pct:
+            return []
+        state.fired = True
+        self._armed.get(_asset(window), {}).pop(window, None)
+        protocol = window.key.split("/", 1)[0]
+        cascade = LiquidationCascade(
+            protocol=protocol,
+            chain=state.chain,
+            collateral_asset=_asset(window),
+            window_start_ms=window.start_ms,
+            window_end_ms=window.end_ms,
+            liquidations=state.count,
+            collateral_amount=round(state.amount, 9),
+            price_pair=fall.pair,
+            price_high=fall.high,
+            price_low=fall.low,
+            drop_pct=round(fall.pct, 6),
+            value_usd=state.value_usd,
+        )
+        envelope = new_envelope(
+            cascade,
+            source=SOURCE,
+            event_time_ms=window.start_ms,
+            received_time_ms=self._clock_ms(),
+            message_id=window.message_id(self.name),
+            correlation_id=cause,
+        )
+        return [Output(self.out_topic, protocol.encode(), encode(envelope))]
+
+
+def _asset(window: Window) -> str:
+    return window.key.rsplit("/", 1)[1]
