@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         '{"min_apy": 5.0, "min_tvl_usd": 1e6, "max_apy_stdev": 1.5, "min_samples": 3, '
         '"window_ms": 300000, ...}.',
     )
+    arbitrage_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The arbitrage detector's taker fees per exchange and thresholds, as JSON: "
+        '{"taker_fees_bps": {"binance": 10, "coinbase": 40, "kraken": 26}, '
+        '"min_net_profit_bps": 5, "min_notional": 100, "improvement_bps": 10, ...}.',
+    )
     patterns_config: dict[str, Any] = Field(
         default_factory=dict,
         description="The liquidation-cascade pattern's thresholds and windows, as JSON: "
@@ -236,6 +242,14 @@ class Settings(BaseSettings):
         from lucent_platform.signals.apps.yields import yield_config
 
         yield_config(value)  # raises ValueError naming the field
+        return value
+
+    @field_validator("arbitrage_config")
+    @classmethod
+    def _arbitrage_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lucent_platform.signals.apps.arbitrage import arbitrage_config
+
+        arbitrage_config(value)  # raises ValueError naming the field
         return value
 
     @field_validator("patterns_config")

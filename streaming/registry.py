@@ -47,6 +47,12 @@ def _yield(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _arbitrage(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.apps.arbitrage import main
+
+    main(settings, endpoints)
+
+
 def _patterns(settings: Settings, endpoints: Endpoints) -> None:
     from streaming.apps.patterns import main
 
@@ -66,6 +72,7 @@ WORKERS: dict[str, WorkerMain] = {
     "feed": _feed,
     "clickhouse-sink": _clickhouse_sink,
     "yield": _yield,
+    "arbitrage": _arbitrage,
     "patterns": _patterns,
 }
 """Name → entry point. ``lucent up`` starts all of them, in this order."""
@@ -74,6 +81,7 @@ EXPECTED_STAGES: dict[str, tuple[str, ...]] = {
     "feed": ("ingested",),
     "processor": ("normalized",),
     "clickhouse-sink": ("stored",),
+    "arbitrage": ("arbitrage_opportunities",),
 }
 """Worker name → the demo stages it must make non-empty (see ``lucent_platform.stage_report``)."""
 

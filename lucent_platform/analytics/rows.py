@@ -209,7 +209,7 @@ def _arbitrage(e: Envelope[Any]) -> Row:
         h.message_id, h.event_time_ms, h.received_time_ms, h.source,
         d.pair, d.buy_exchange, d.sell_exchange, d.buy_price, d.sell_price, d.spread_bps,
         d.fees_bps, d.net_profit_bps, d.window_start_ms, d.window_end_ms, d.size,
-        d.estimated_profit,
+        d.estimated_profit, d.buy_size, d.sell_size, d.detection_latency_ms,
     )  # fmt: skip
 
 

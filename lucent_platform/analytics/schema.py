@@ -228,6 +228,9 @@ ARBITRAGE_OPPORTUNITIES = (
     _time("window_end", "data", "windowEndMs"),
     _data("size", FN),
     _data("estimated_profit", FN),
+    _data("buy_size", FN),  # v2 (migration 0007)
+    _data("sell_size", FN),
+    _data("detection_latency_ms", FN),
 )
 
 
