@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         '{"min_liquidations": 3, "min_drop_pct": 5.0, "window_ms": 60000, ...}.',
     )
 
+    alerts_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The price alert engine's settings, as JSON: "
+        '{"stale_ms": 30000} (a venue\'s quote older than that no longer counts for rules '
+        "without an exchange).",
+    )
+
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
         default=None,
@@ -258,6 +265,14 @@ class Settings(BaseSettings):
         from lucent_platform.signals.apps.patterns import patterns_config
 
         patterns_config(value)  # raises ValueError naming the field
+        return value
+
+    @field_validator("alerts_config")
+    @classmethod
+    def _alerts_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lucent_platform.signals.apps.alerts import alerts_config
+
+        alerts_config(value)  # raises ValueError naming the field
         return value
 
     @field_validator("feed")

@@ -59,6 +59,12 @@ def _patterns(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _alerts(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.apps.alerts import main
+
+    main(settings, endpoints)
+
+
 def _processor_range(
     settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
 ) -> WorkerMetrics:
@@ -71,6 +77,7 @@ WORKERS: dict[str, WorkerMain] = {
     "processor": _processor,
     "feed": _feed,
     "clickhouse-sink": _clickhouse_sink,
+    "alerts": _alerts,
     "yield": _yield,
     "arbitrage": _arbitrage,
     "patterns": _patterns,

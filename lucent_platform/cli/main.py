@@ -48,6 +48,7 @@ def cli() -> None:
 
 def _register() -> None:
     from lucent_platform.cli import (
+        alerts,
         bench,
         clickhouse,
         demo,
@@ -59,7 +60,7 @@ def _register() -> None:
         worker,
     )
 
-    for module in (stack, topics, clickhouse, worker, feeds, reprocess, demo, query, bench):
+    for module in (stack, topics, clickhouse, worker, feeds, reprocess, demo, query, alerts, bench):
         for command in module.COMMANDS:
             cli.add_command(command)
 
