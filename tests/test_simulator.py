@@ -376,3 +376,19 @@ def test_anomalies_can_be_turned_off() -> None:
     quiet = AnomalyRates(arbitrage_gap=0, apy_spike=0, outlier=0, duplicate=0, late=0, malformed=0)
     simulator = MarketSimulator(SimulatorConfig(seed=1, anomalies=quiet), start_ms=START_MS)
     assert all(message.injected is None for message in simulator.run(60_000))
+
+
+def test_a_short_run_gets_one_arbitrage_gap_and_one_apy_spike_early() -> None:
+    """So a demo or the first minute of `make run` shows both detectors working."""
+    start = 1_795_000_000_000
+    quiet = AnomalyRates(arbitrage_gap=1e-9, apy_spike=1e-9)
+    simulator = MarketSimulator(SimulatorConfig(anomalies=quiet), start_ms=start)
+    for now in range(start, start + 10_000, 100):
+        simulator.step(now)
+    early = {i.kind: i.start_ms - start for i in simulator.injections if i.kind != "late"}
+    assert early.get("arbitrage_gap") == 2_000 and early.get("apy_spike") == 2_000
+    off = AnomalyRates(arbitrage_gap=0.0, apy_spike=0.0, first_events_after_ms=None)
+    simulator = MarketSimulator(SimulatorConfig(anomalies=off), start_ms=start)
+    for now in range(start, start + 10_000, 100):
+        simulator.step(now)
+    assert not [i for i in simulator.injections if i.kind in ("arbitrage_gap", "apy_spike")]

@@ -126,6 +126,7 @@ class MarketSimulator:
         self._pending: list[tuple[int, int, str, SimulatedMessage]] = []
         self._order = 0
         self._generated_until = start_ms
+        self._first_events = False
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -179,6 +180,12 @@ class MarketSimulator:
         counts = self.draws.rng.poisson(self._rates)
         regular = len(self._regular_codes)
         anomalies = dict(zip(ANOMALIES, counts[regular:].tolist(), strict=True))
+        first = self.config.anomalies.first_events_after_ms
+        if first is not None and not self._first_events and start >= self.start_ms + first:
+            self._first_events = True
+            for kind in ("arbitrage_gap", "apy_spike"):
+                if getattr(self.config.anomalies, kind) > 0:  # a rate of 0 turns it off
+                    anomalies[kind] = max(1, anomalies[kind])
         forced += self._injector.events_for_tick(start, anomalies)
         events = self._regular_events(start, end, counts[:regular])
         if forced:
