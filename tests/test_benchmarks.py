@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 
-def lucent(*args: str) -> dict[str, object]:
+def lucent(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
     result = subprocess.run(
         [sys.executable, "-m", "lucent_platform.cli", *args],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True, text=True, timeout=240, env={**os.environ, **(env or {})},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     figures: dict[str, object] = json.loads(result.stdout)
@@ -49,11 +50,28 @@ def test_bench_processor_measures_every_contender_and_both_brokers() -> None:
 
 
 def test_bench_sink_reports_rates_and_query_latencies() -> None:
+    # Small batches: the rate runs from the first rows landing to the last, so the 3,000 rows
+    # must not all land in one insert (the default batch is 5,000 rows per partition).
     figures = lucent("bench", "sink", "-n", "3000", "--query-rows", "20000", "--rounds", "1",
-                     "--json")  # fmt: skip
+                     "--json", env={"LUCENT_SINK_BATCH_ROWS": "100"})  # fmt: skip
     for key in ("sink_rows_per_s", "chdb_direct_rows_per_s"):
         assert isinstance(figures[key], float) and figures[key] > 0, key
     assert figures["chdb_direct_rows"] == 3000
     for query in ("top_volume_today", "yield_opportunities"):
         latency = figures[query]
         assert isinstance(latency, dict) and latency["rows"] > 0 and latency["median_ms"] > 0
+
+
+def test_bench_apps_measures_detection_and_end_to_end_latency() -> None:
+    """Tiny sizes: the worker reports its detection latency, the reader matches opportunities
+    to their opening quotes, the baseline passes every quote through, on both brokers."""
+    figures = lucent("bench", "apps", "--rate", "500", "--seconds", "4", "--warmup", "0",
+                     "--json")  # fmt: skip
+    assert list(figures)[:4] == ["p50_ms", "p99_ms", "e2e_p99_ms", "baseline_p99_ms"]
+    for key in ("p50_ms", "p99_ms", "e2e_p99_ms", "baseline_p99_ms"):
+        assert isinstance(figures[key], float) and figures[key] > 0, key
+    for where in ("tansu", "mock"):
+        pair = figures[where]
+        assert isinstance(pair, dict)
+        assert pair["baseline"]["samples"] > 1000 and pair["ours"]["samples"] > 0, where
+        assert pair["ours"]["detections"] > 0, where
