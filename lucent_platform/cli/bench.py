@@ -112,4 +112,27 @@ def sink(messages: int, query_rows: int, rounds: int, as_json: bool) -> None:
         click.echo(json.dumps(figures))
 
 
+@bench.command()
+@click.option("--rate", type=int, default=5000, show_default=True,
+              help="Steady rate of price updates on market.prices.all (quotes/s).")  # fmt: skip
+@click.option("--seconds", type=float, default=20.0, show_default=True,
+              help="Measured span of each latency run, after --warmup.")  # fmt: skip
+@click.option("--warmup", type=float, default=5.0, show_default=True,
+              help="Seconds of each latency run not counted end to end.")  # fmt: skip
+@click.option("--rounds", type=int, default=1, show_default=True,
+              help="Runs per contender and broker (the median is reported).")  # fmt: skip
+@click.option("--no-mock", is_flag=True, help="Skip the runs on librdkafka's mock cluster.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def apps(
+    rate: int, seconds: float, warmup: float, rounds: int, no_mock: bool, as_json: bool
+) -> None:
+    """Arbitrage detection latency in the worker and end to end vs a pass-through baseline."""
+    from streaming.bench import apps as apps_bench
+
+    figures = apps_bench.run(rate=rate, seconds=seconds, warmup_s=warmup, rounds=rounds,
+                             mock=not no_mock, echo=not as_json)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(apps_bench.json_figures(figures)))
+
+
 COMMANDS = [bench]

@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,9 +173,16 @@ def throughput(c: Contender, logs: Path, timeout: float = 900.0) -> dict[str, An
 
 
 class _Outputs(threading.Thread):
-    """Consumes a contender's output topics, matching each record to its send time."""
+    """Consumes a contender's output topics, matching each record to its send time by the
+    input's message id ``key_of`` finds in the output (its own id: a pass-through)."""
 
-    def __init__(self, bootstrap: str, topics: list[str], sent: dict[str, float]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: list[str],
+        sent: dict[str, float],
+        key_of: Callable[[bytes], str | None] = message_id,
+    ) -> None:
         super().__init__(daemon=True)
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap, "group.id": f"bench-latency-{uuid.uuid4().hex[:8]}",
@@ -184,6 +191,7 @@ class _Outputs(threading.Thread):
         })  # fmt: skip
         self.consumer.subscribe(topics)
         self.sent = sent
+        self.key_of = key_of
         self.latencies: list[tuple[float, float]] = []  # (sent at, ms)
         self.halt = threading.Event()
 
@@ -197,13 +205,13 @@ class _Outputs(threading.Thread):
             self.consumer.poll(0.1)
 
     def run(self) -> None:
-        sent, out = self.sent, self.latencies
+        sent, out, key_of = self.sent, self.latencies, self.key_of
         while not self.halt.is_set():
             for m in next_batch(self.consumer, 1000, 0.05):
                 now = time.time()
                 if m.error() is not None:
                     continue
-                mid = message_id(m.value() or b"")
+                mid = key_of(m.value() or b"")
                 at = sent.get(mid) if mid is not None else None
                 if at is not None:
                     out.append((at, (now - at) * 1000.0))
@@ -230,10 +238,12 @@ def latency(
     rate: int,
     seconds: float,
     warmup_s: float,
+    key_of: Callable[[bytes], str | None] = message_id,
 ) -> dict[str, Any]:
-    """Steady ``rate`` msg/s for ``warmup_s + seconds`` through contender ``c``."""
+    """Steady ``rate`` msg/s for ``warmup_s + seconds`` through contender ``c``; ``report``
+    is the JSON line the contender printed at exit, if any (its own figures)."""
     sent: dict[str, float] = {}
-    reader = _Outputs(bootstrap, outputs, sent)
+    reader = _Outputs(bootstrap, outputs, sent, key_of)
     reader.wait_assigned()
     reader.start()
     producer = Producer({**Settings(_env_file=None).producer_config(bootstrap)})  # type: ignore[call-arg]
@@ -259,6 +269,7 @@ def latency(
         time.sleep(3.0)  # stragglers
         proc.terminate()
         proc.wait(30)
+        report = _last_json(proc)
     reader.halt.set()
     reader.join(10)
     window = sorted(ms for at, ms in reader.latencies if at >= measured_from)
@@ -266,8 +277,16 @@ def latency(
     return {
         "p50_ms": _quantile(window, 0.50), "p99_ms": _quantile(window, 0.99),
         "max_ms": window[-1] if window else 0.0, "samples": len(window),
-        "matched": len(reader.latencies), "sent_with_id": expected,
+        "matched": len(reader.latencies), "sent_with_id": expected, "report": report,
     }  # fmt: skip
+
+
+def _last_json(proc: subprocess.Popen[str]) -> dict[str, Any] | None:
+    """The last JSON line a finished contender printed (None: it printed none)."""
+    if proc.stdout is None:
+        return None
+    lines = [line for line in proc.stdout.read().splitlines() if line.startswith("{")]
+    return dict(json.loads(lines[-1])) if lines else None
 
 
 def _quantile(values: list[float], q: float) -> float:
