@@ -231,7 +231,7 @@ def _summarise(r: dict[str, Any]) -> None:
 
 def format_table(r: dict[str, Any]) -> str:
     lines = [f"arbitrage detector at {r['rate']:,} quotes/s ({r['quotes']:,} simulated price "
-             f"updates, gaps every few hundred ms), median of {r['rounds']} round(s) of "
+             f"updates, a gap every ~150 ms), median of {r['rounds']} round(s) of "
              f"{r['seconds']:.0f} s"]  # fmt: skip
     lines.append(f"  in the worker (quote consumed → opportunity handed to the producer): "
                  f"p50 {r['p50_ms']:.3f} ms   p99 {r['p99_ms']:.3f} ms (goal < 2 ms)")  # fmt: skip
