@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 SIGNALS_AND_DEFI = (
     "liquidation", "governance_event", "yield_opportunity", "price_alert", "arbitrage_opportunity",
+    "liquidation_cascade",
 )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from lucent_platform.messages import (
     ArbitrageOpportunity,
     GovernanceEvent,
     Liquidation,
+    LiquidationCascade,
     MessageData,
     OrderBookSnapshot,
     PriceAlert,
@@ -37,6 +38,7 @@ from lucent_platform.processing.deadletter import DeadLetter
 from lucent_platform.topics import (
     ARBITRAGE_OPPORTUNITIES,
     DEADLETTER,
+    PATTERNS,
     USER_ALERTS,
     YIELD_OPPORTUNITIES,
     Kind,
@@ -58,6 +60,7 @@ TABLE_FOR_TOPIC: dict[str, str] = {
     YIELD_OPPORTUNITIES: "yield_opportunities",
     USER_ALERTS: "price_alerts",
     ARBITRAGE_OPPORTUNITIES: "arbitrage_opportunities",
+    PATTERNS: "liquidation_cascades",
 }
 """The topics the sink consumes and the table each fills (``market.orderbook.all`` also
 carries deltas, for which ``to_row`` gives ``None``)."""
@@ -72,6 +75,7 @@ TABLE_FOR_TYPE: dict[str, str] = {
     YieldOpportunity.message_type: "yield_opportunities",
     PriceAlert.message_type: "price_alerts",
     ArbitrageOpportunity.message_type: "arbitrage_opportunities",
+    LiquidationCascade.message_type: "liquidation_cascades",
 }
 """The table of each stored ``header.messageType``."""
 
@@ -190,7 +194,18 @@ def _yield_opportunity(e: Envelope[Any]) -> Row:
     return (
         h.message_id, h.event_time_ms, h.received_time_ms, h.source,
         d.protocol, d.pool, d.asset, d.chain, d.window_start_ms, d.window_end_ms,
-        d.max_apy, d.avg_apy, d.samples, d.tvl_usd,
+        d.max_apy, d.avg_apy, d.samples, d.tvl_usd, d.min_apy, d.apy_stdev, d.window_samples,
+        d.phase,
+    )  # fmt: skip
+
+
+def _cascade(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.protocol, d.chain, d.collateral_asset, d.window_start_ms, d.window_end_ms,
+        d.liquidations, d.collateral_amount, d.price_pair, d.price_high, d.price_low,
+        d.drop_pct, d.value_usd,
     )  # fmt: skip
 
 
@@ -223,4 +238,5 @@ _MAKERS: dict[type[MessageData], Callable[[Envelope[Any]], Row]] = {
     YieldOpportunity: _yield_opportunity,
     PriceAlert: _price_alert,
     ArbitrageOpportunity: _arbitrage,
+    LiquidationCascade: _cascade,
 }

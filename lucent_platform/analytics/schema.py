@@ -195,6 +195,26 @@ YIELD_OPPORTUNITIES = (
     _data("avg_apy", F),
     _data("samples", "Int64"),
     _data("tvl_usd", FN),
+    _data("min_apy", FN),  # v2 (migration 0005)
+    _data("apy_stdev", FN),
+    _data("window_samples", "Nullable(Int64)"),
+    _data("phase", LCN),
+)
+
+LIQUIDATION_CASCADES = (  # migration 0005
+    *COMMON,
+    _data("protocol", LC),
+    _data("chain", LC),
+    _data("collateral_asset", LC),
+    _time("window_start", "data", "windowStartMs"),
+    _time("window_end", "data", "windowEndMs"),
+    _data("liquidations", "Int64"),
+    _data("collateral_amount", F),
+    _data("price_pair", LC),
+    _data("price_high", F),
+    _data("price_low", F),
+    _data("drop_pct", F),
+    _data("value_usd", FN),
 )
 
 PRICE_ALERTS = (
@@ -272,6 +292,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "yield_opportunities": YIELD_OPPORTUNITIES,
     "price_alerts": PRICE_ALERTS,
     "arbitrage_opportunities": ARBITRAGE_OPPORTUNITIES,
+    "liquidation_cascades": LIQUIDATION_CASCADES,
 }
 """Every raw table the sink (or the Kafka engine) fills, with its inserted columns in order."""
 
