@@ -11,10 +11,11 @@ with secrets in ``LUCENT_KAFKA_SASL_PASSWORD`` (a ``SecretStr``, never logged).
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # DESIGN.md decision 3: the design record asks for acks=1 *and* idempotence; librdkafka
@@ -42,6 +43,16 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     "auto.offset.reset": "latest",
     "enable.auto.commit": False,
     "enable.auto.offset.store": False,
+}
+
+# Each stage's JSON setting → the builder (``module:function``) that turns it into the stage's
+# config, imported only to check the value (the stages are not needed to read settings).
+_STAGE_CONFIGS = {
+    "processor_config": "lucent_platform.processing.config:processor_config",
+    "yield_config": "lucent_platform.signals.apps.yields:yield_config",
+    "arbitrage_config": "lucent_platform.signals.apps.arbitrage:arbitrage_config",
+    "patterns_config": "lucent_platform.signals.apps.patterns:patterns_config",
+    "alerts_config": "lucent_platform.signals.apps.alerts:alerts_config",
 }
 
 _MODEL = SettingsConfigDict(
@@ -235,44 +246,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("processor_config")
+    @field_validator(*_STAGE_CONFIGS)
     @classmethod
-    def _processor_config(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from lucent_platform.processing.config import processor_config
-
-        processor_config(value)  # raises ValueError naming the section and field
-        return value
-
-    @field_validator("yield_config")
-    @classmethod
-    def _yield_config(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from lucent_platform.signals.apps.yields import yield_config
-
-        yield_config(value)  # raises ValueError naming the field
-        return value
-
-    @field_validator("arbitrage_config")
-    @classmethod
-    def _arbitrage_config(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from lucent_platform.signals.apps.arbitrage import arbitrage_config
-
-        arbitrage_config(value)  # raises ValueError naming the field
-        return value
-
-    @field_validator("patterns_config")
-    @classmethod
-    def _patterns_config(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from lucent_platform.signals.apps.patterns import patterns_config
-
-        patterns_config(value)  # raises ValueError naming the field
-        return value
-
-    @field_validator("alerts_config")
-    @classmethod
-    def _alerts_config(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from lucent_platform.signals.apps.alerts import alerts_config
-
-        alerts_config(value)  # raises ValueError naming the field
+    def _stage_config(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Build the stage's config from the JSON now, so a wrong name or type stops startup
+        (the builder's ValueError names the section and field)."""
+        module, _, builder = _STAGE_CONFIGS[str(info.field_name)].partition(":")
+        getattr(importlib.import_module(module), builder)(value)
         return value
 
     @field_validator("feed")
