@@ -32,7 +32,7 @@ Pure: the clock is injected.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -47,8 +47,9 @@ from lucent_platform.envelope import (
     new_envelope,
 )
 from lucent_platform.messages import PriceAlert, PriceUpdate
-from lucent_platform.processing.pipeline import InRecord, Output, Result
+from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.apps.alert_rules import Rule, parse_rule
+from lucent_platform.signals.keyed import PartitionedApp
 from lucent_platform.signals.table import Table
 from lucent_platform.signals.windows import Mark
 from lucent_platform.topics import USER_ALERT_RULES, USER_ALERTS
@@ -137,7 +138,7 @@ class _PartitionState:
         self.latest_ms = 0
 
 
-class AlertEngine:
+class AlertEngine(PartitionedApp[_PartitionState]):
     """The processor ``lucent worker alerts`` runs (``streaming.apps.alerts``)."""
 
     def __init__(
@@ -148,48 +149,27 @@ class AlertEngine:
         out_topic: str = USER_ALERTS,
         rules_topic: str = USER_ALERT_RULES,
     ) -> None:
+        super().__init__()
         self.config = config
         self.out_topic = out_topic
         self.rules: Table[Rule] = Table(rules_topic, parse_rule)
         self._clock_ms = clock_ms
-        self._parts: dict[Partition, _PartitionState] = {}
         self._by_pair: dict[str, list[tuple[bytes, Rule]]] = {}
         self._indexed = -1
         self._lookback_ms = config.stale_ms
 
-    # --- the processor -------------------------------------------------------------------
+    # --- the processor (the rest is PartitionedApp's) --------------------------------------
     def tables(self) -> Sequence[Table[Any]]:
         return [self.rules]
 
-    def process(self, batch: Sequence[InRecord]) -> Result:
-        counts: Counter[str] = Counter({"in": len(batch)})
-        outputs: list[Output] = []
-        self._run(batch, outputs, counts)
-        counts["out"] = len(outputs)
-        return Result(outputs, counts)
+    def new_partition(self) -> _PartitionState:
+        return _PartitionState()
 
-    def warm(self, records: Sequence[InRecord]) -> None:
-        self._run(records, None, Counter())
-
-    def assigned(self, partitions: Iterable[Partition]) -> None:
-        for tp in partitions:
-            self._parts[tp] = _PartitionState()
-
-    def revoked(self, partitions: Iterable[Partition]) -> None:
-        for tp in partitions:
-            self._parts.pop(tp, None)
-
-    def checkpoint(self, partition: Partition) -> Mark | None:
-        state = self._parts.get(partition)
-        if state is None:
-            return None
+    def mark(self, state: _PartitionState) -> Mark | None:
         return Mark(state.span[0][1] if state.span else None, None)
 
-    def restore(self, partition: Partition, mark: Mark) -> None:
-        self._parts[partition] = _PartitionState()
-
     # --- evaluation ----------------------------------------------------------------------
-    def _run(
+    def run(
         self, records: Sequence[InRecord], outputs: list[Output] | None, counts: Counter[str]
     ) -> None:
         self._index()

@@ -57,8 +57,9 @@ from lucent_platform.envelope import decode_as, encode, message_id_for, new_enve
 from lucent_platform.messages import ArbitrageOpportunity, PriceUpdate
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.deadletter import DeadLetter
-from lucent_platform.processing.pipeline import InRecord, Output, Result
+from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.aggregates import FirstLast
+from lucent_platform.signals.keyed import PartitionedApp
 from lucent_platform.signals.windows import Mark
 from lucent_platform.topics import ARBITRAGE_OPPORTUNITIES, DEADLETTER
 
@@ -234,7 +235,7 @@ class PartitionState:
         return Mark(min(known) if known else None, self.clock_ms)
 
 
-class ArbitrageDetector:
+class ArbitrageDetector(PartitionedApp[PartitionState]):
     """``lucent worker arbitrage``'s processor (``streaming.runtime.records.Stateful``):
     price updates in, ``ArbitrageOpportunity`` envelopes out."""
 
@@ -246,47 +247,26 @@ class ArbitrageDetector:
         out_topic: str = ARBITRAGE_OPPORTUNITIES,
         dead_topic: str = DEADLETTER,
     ) -> None:
+        super().__init__()
         self.config = config
         self.out_topic = out_topic
         self.dead_topic = dead_topic
         self._clock_ms = clock_ms
-        self._parts: dict[Partition, PartitionState] = {}
 
-    # --- the processor -------------------------------------------------------------------
-    def process(self, batch: Sequence[InRecord]) -> Result:
-        counts: Counter[str] = Counter({"in": len(batch)})
-        outputs: list[Output] = []
-        self._run(batch, outputs, counts)
-        counts["out"] = len(outputs)
-        return Result(outputs, counts)
+    # --- the processor (the rest is PartitionedApp's; ``restore`` starts empty and ``warm``
+    # rebuilds the clock record by record, so every replayed evaluation sees the clock it saw)
+    def new_partition(self) -> PartitionState:
+        return PartitionState()
 
-    def warm(self, records: Sequence[InRecord]) -> None:
-        """Replay records processed before a restart: state only, outputs discarded."""
-        self._run(records, None, Counter())
-
-    def assigned(self, partitions: Iterable[Partition]) -> None:
-        for tp in partitions:
-            self._parts[tp] = PartitionState()
-
-    def revoked(self, partitions: Iterable[Partition]) -> None:
-        for tp in partitions:
-            self._parts.pop(tp, None)
-
-    def checkpoint(self, partition: Partition) -> Mark | None:
-        state = self._parts.get(partition)
-        return None if state is None else state.mark()
-
-    def restore(self, partition: Partition, mark: Mark) -> None:
-        """Start empty: ``warm`` re-reads from ``mark.start`` (the clock is rebuilt by it,
-        record by record, so every replayed evaluation sees the clock it saw)."""
-        self._parts[partition] = PartitionState()
+    def mark(self, state: PartitionState) -> Mark | None:
+        return state.mark()
 
     def pairs(self, partition: Partition) -> int:
         state = self._parts.get(partition)
         return 0 if state is None else len(state.books)
 
     # --- internals -----------------------------------------------------------------------
-    def _run(
+    def run(
         self, records: Sequence[InRecord], outputs: list[Output] | None, counts: Counter[str]
     ) -> None:
         window = self.config.window_ms
