@@ -1,0 +1,47 @@
+"""Asset keys of the platform's data, one convention for every asset module.
+
+Streams and tables are Dagster assets keyed by where they live, so lineage reads
+``kafka/market.prices.binance.btc-usdt`` → ``kafka/market.prices.all`` →
+``clickhouse/prices`` → ``datasets/features_1m``:
+
+    topic_key("market.prices.all")   # AssetKey(["kafka", "market.prices.all"])
+    table_key("prices")              # AssetKey(["clickhouse", "prices"])
+    stream_key("DOMAIN")             # AssetKey(["nats", "DOMAIN"])
+    dataset_key("features_1m")       # AssetKey(["datasets", "features_1m"])
+
+No ``from __future__ import annotations`` needed: nothing here is read by Dagster's decorators.
+"""
+
+import dagster as dg
+
+KAFKA = "kafka"
+CLICKHOUSE = "clickhouse"
+NATS = "nats"
+DATASETS = "datasets"
+MODELS = "models"
+ARCHIVE = "archive"
+
+
+def topic_key(topic: str) -> dg.AssetKey:
+    """A Kafka topic (names from ``lucent_platform.topics``)."""
+    return dg.AssetKey([KAFKA, topic])
+
+
+def table_key(table: str) -> dg.AssetKey:
+    """A ClickHouse table or materialized view of the analytics database."""
+    return dg.AssetKey([CLICKHOUSE, table])
+
+
+def stream_key(stream: str) -> dg.AssetKey:
+    """A NATS JetStream stream (names from ``lucent_platform.subjects``)."""
+    return dg.AssetKey([NATS, stream])
+
+
+def dataset_key(name: str) -> dg.AssetKey:
+    """A training dataset (Parquet files and their ClickHouse table)."""
+    return dg.AssetKey([DATASETS, name])
+
+
+def model_key(name: str) -> dg.AssetKey:
+    """A trained model."""
+    return dg.AssetKey([MODELS, name])
