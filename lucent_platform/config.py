@@ -181,6 +181,25 @@ class Settings(BaseSettings):
     nats_password: SecretStr | None = Field(default=None, description="NATS password.")
     nats_token: SecretStr | None = Field(default=None, description="NATS auth token.")
     nats_creds_file: Path | None = Field(default=None, description="NATS .creds file.")
+    nats_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replicas of every JetStream stream (1 for one server; 3 on a cluster).",
+    )
+
+    # --- Schema Registry -----------------------------------------------------------------
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="Confluent-compatible Schema Registry; unset = schemas are only checked "
+        "(backward compatibility), not registered.",
+    )
+    schema_registry_username: str | None = Field(
+        default=None, description="Schema Registry basic-auth user (API key)."
+    )
+    schema_registry_password: SecretStr | None = Field(
+        default=None, description="Schema Registry basic-auth password (API secret)."
+    )
 
     # --- ClickHouse ----------------------------------------------------------------------
     clickhouse_url: str | None = Field(

@@ -11,7 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from lucent_platform.config import Settings
@@ -134,18 +141,34 @@ def describe_topics(
 def end_offsets(
     probe: Consumer, partitions: list[TopicPartition], timeout: float = 10.0
 ) -> dict[tuple[str, int], tuple[int, int]]:
-    """(low, high) watermarks per partition, with ``high`` checked by reading.
+    """(low, high) watermarks per partition, with ``high`` checked by reading (see ``tails``)."""
+    return {key: (tail.low, tail.high) for key, tail in tails(probe, partitions, timeout).items()}
+
+
+@dataclass(frozen=True)
+class Tail:
+    """One partition's watermarks and the timestamp (epoch ms) of its last record, if any."""
+
+    low: int
+    high: int
+    newest_ms: int | None = None
+
+
+def tails(
+    probe: Consumer, partitions: list[TopicPartition], timeout: float = 10.0
+) -> dict[tuple[str, int], Tail]:
+    """Watermarks per partition, with ``high`` checked by reading, and the last record's time.
 
     The local broker (Tansu 0.6) reports the high watermark of a partition whose last write
     was a batch as that batch's base offset + 1, not its last offset + 1. Reading from
     ``high - 1`` returns the whole last batch, so the true end is the last offset read + 1;
     on a correct broker this reads exactly one message. All partitions are read at once.
     """
-    ends: dict[tuple[str, int], tuple[int, int]] = {}
+    ends: dict[tuple[str, int], Tail] = {}
     for tp in partitions:
         low, high = probe.get_watermark_offsets(tp, timeout=timeout)
-        ends[(tp.topic, tp.partition)] = (low, high)
-    starts = [TopicPartition(t, p, high - 1) for (t, p), (low, high) in ends.items() if high > low]
+        ends[(tp.topic, tp.partition)] = Tail(low, high)
+    starts = [TopicPartition(t, p, e.high - 1) for (t, p), e in ends.items() if e.high > e.low]
     if not starts:
         return ends
     probe.assign(starts)
@@ -162,11 +185,28 @@ def end_offsets(
                 if m.error() is None:
                     key = (m.topic() or "", m.partition() or 0)
                     pending.discard(key)
-                    low, high = ends[key]
-                    ends[key] = (low, max(high, (m.offset() or 0) + 1))
+                    tail, offset = ends[key], m.offset() or 0
+                    if offset + 1 >= tail.high:
+                        ends[key] = Tail(tail.low, offset + 1, m.timestamp()[1])
         return ends
     finally:
         probe.unassign()
+
+
+def committed_offsets(
+    client: AdminClient, group: str, partitions: list[TopicPartition], timeout: float = 10.0
+) -> dict[tuple[str, int], int]:
+    """The offsets ``group`` committed on ``partitions`` (-1001 where it committed none).
+
+    An OffsetFetch through the admin client: it does not join the group, so asking never
+    triggers a rebalance of the workers that own it.
+    """
+    if not partitions:
+        return {}
+    request = ConsumerGroupTopicPartitions(group, partitions)
+    future = client.list_consumer_group_offsets([request], request_timeout=timeout)[group]
+    answer = future.result()
+    return {(tp.topic, tp.partition): tp.offset for tp in answer.topic_partitions or []}
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,21 @@
-"""The NATS adapter: connections with the configured credentials. The only core module
-that imports ``nats``."""
+"""The NATS adapter: connections with the configured credentials, and JetStream streams
+provisioned from the subject catalog. The only core module that imports ``nats``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import nats
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import NotFoundError
 
 from lucent_platform.config import Settings
+from lucent_platform.subjects import StreamSpec
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
@@ -40,3 +46,63 @@ async def connect(settings: Settings, url: str, *, name: str = "lucent") -> Clie
 
 def jetstream(client: Client) -> JetStreamContext:
     return client.jetstream()
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    stream: str
+    status: str  # "created" | "updated" | "unchanged" | "failed: <reason>"
+    changed: tuple[str, ...] = ()  # the fields an update changed
+
+
+def stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
+    """The JetStream config of a catalog stream (file storage, limits retention)."""
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        max_age=float(spec.max_age_s),
+        duplicate_window=float(spec.duplicate_window_s),
+        num_replicas=replicas,
+    )
+
+
+_COMPARED = ("description", "subjects", "max_age", "duplicate_window", "num_replicas")
+
+
+async def provision_streams(
+    js: JetStreamContext, specs: Iterable[StreamSpec], *, replicas: int
+) -> list[StreamResult]:
+    """Create each missing stream; update one whose subjects, retention, de-duplication
+    window, description or replicas differ from the catalog. Idempotent."""
+    results = []
+    for spec in specs:
+        wanted = stream_config(spec, replicas)
+        try:
+            try:
+                current = (await js.stream_info(spec.name)).config
+            except NotFoundError:
+                await js.add_stream(wanted)
+                results.append(StreamResult(spec.name, "created"))
+                continue
+            changed = tuple(
+                name
+                for name in _COMPARED
+                if _comparable(getattr(current, name)) != _comparable(getattr(wanted, name))
+            )
+            if changed:
+                await js.update_stream(wanted)
+                results.append(StreamResult(spec.name, "updated", changed))
+            else:
+                results.append(StreamResult(spec.name, "unchanged"))
+        except NatsError as exc:
+            results.append(StreamResult(spec.name, f"failed: {exc}"))
+    return results
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(value)
+    if isinstance(value, float):
+        return round(value, 3)  # the server answers in nanoseconds
+    return value

@@ -1,0 +1,83 @@
+"""Who writes and who reads every topic: the streams' lineage, as data.
+
+The Dagster asset graph (``assets/streams.py``) draws it, and the observation sensor measures
+consumer lag for the groups named here::
+
+    flow = flows(raw)["market.prices.all"]
+    flow.writer     # "processor"
+    flow.upstream   # the raw market.prices.{exchange}.{pair} topics
+    flow.readers    # ("lucent-clickhouse-sink", "lucent-arbitrage", "lucent-alerts", …)
+
+The group names are the workers' own (``streaming.*.GROUP_ID``; a test checks they agree), kept
+here because the core may not import ``streaming``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lucent_platform import topics
+from lucent_platform.topics import Kind, normalized
+
+PROCESSOR = "lucent-processor"
+SINK = "lucent-clickhouse-sink"
+YIELD = "lucent-yield"
+ARBITRAGE = "lucent-arbitrage"
+PATTERNS = "lucent-patterns"
+ALERTS = "lucent-alerts"
+
+GROUPS = (PROCESSOR, SINK, YIELD, ARBITRAGE, PATTERNS, ALERTS)
+
+# Apps reading a normalized stream besides the ClickHouse sink, which reads all of them.
+_APPS_READING: dict[Kind, tuple[str, ...]] = {
+    Kind.PRICES: (ARBITRAGE, ALERTS, PATTERNS),
+    Kind.YIELDS: (YIELD,),
+    Kind.LIQUIDATIONS: (PATTERNS,),
+}
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One topic in the pipeline: who writes it, from which topics, and which groups read it."""
+
+    topic: str
+    writer: str  # the worker (``lucent worker NAME``) or command that produces its records
+    upstream: tuple[str, ...] = ()
+    readers: tuple[str, ...] = ()  # consumer groups that commit offsets on it
+
+
+def raw_kind(topic: str) -> Kind | None:
+    """The kind of a raw per-source topic (``market.prices.binance.btc-usdt`` → prices)."""
+    for kind in Kind:
+        prefix = f"market.{kind.value}."
+        if topic.startswith(prefix) and topic != normalized(kind):
+            return kind
+    return None
+
+
+def flows(raw_topics: Iterable[str]) -> dict[str, Flow]:
+    """Every topic the workers write, by name, given the raw topics the feeds write."""
+    raw = sorted(set(raw_topics))
+    found = {name: Flow(name, "feed", readers=(PROCESSOR,)) for name in raw}
+    prices = normalized(Kind.PRICES)
+    for kind in Kind:
+        name = normalized(kind)
+        found[name] = Flow(
+            name,
+            "processor",
+            tuple(t for t in raw if raw_kind(t) is kind),
+            (SINK, *_APPS_READING.get(kind, ())),
+        )
+    fixed = (
+        Flow(topics.DEADLETTER, "processor", tuple(raw), (SINK,)),
+        Flow(topics.YIELD_OPPORTUNITIES, "yield", (normalized(Kind.YIELDS),), (SINK,)),
+        Flow(topics.ARBITRAGE_OPPORTUNITIES, "arbitrage", (prices,), (SINK,)),
+        Flow(topics.PATTERNS, "patterns", (normalized(Kind.LIQUIDATIONS), prices), (SINK,)),
+        Flow(topics.USER_ALERTS, "alerts", (prices, topics.USER_ALERT_RULES), (SINK,)),
+        # Written by `lucent alerts add|remove`; the alert engine reads it whole, without a group.
+        Flow(topics.USER_ALERT_RULES, "lucent alerts add|remove"),
+        Flow(topics.CHECKPOINTS, "the micro-batch runtime of every windowed worker"),
+    )
+    found |= {flow.topic: flow for flow in fixed}
+    return found
