@@ -54,6 +54,11 @@ class Guarantee(Protocol):
         """Wait for everything in flight and commit it (before a revocation or a stop)."""
         ...
 
+    def after_inflight(self, outputs: Sequence[Output]) -> None:
+        """Produce ``outputs`` once every batch produced so far is durable, without waiting
+        for that here (window checkpoints: valid only after the outputs before them)."""
+        ...
+
     def revoked(self, partitions: Iterable[tuple[str, int]], *, lost: bool) -> None: ...
 
     def committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
@@ -72,7 +77,7 @@ def as_partitions(offsets: Offsets) -> list[TopicPartition]:
 class _InFlight:
     """One batch whose outputs are not all acknowledged yet; the delivery callback of each."""
 
-    __slots__ = ("done_at", "failed", "offsets", "remaining", "retries", "stamps")
+    __slots__ = ("done_at", "failed", "offsets", "remaining", "retries", "stamps", "then")
 
     def __init__(self, offsets: Offsets, stamps: list[int], outputs: int) -> None:
         self.offsets = offsets
@@ -81,6 +86,7 @@ class _InFlight:
         self.failed: list[Message] = []
         self.retries = 0
         self.done_at = time.time() if outputs == 0 else 0.0
+        self.then: list[Output] = []  # produced once this batch (and so all before it) is done
 
     def __call__(self, error: KafkaError | None, message: Message) -> None:
         self.remaining -= 1
@@ -128,6 +134,14 @@ class AtLeastOnce:
         self._retire(wait=True)
         self._commit_sync()
 
+    def after_inflight(self, outputs: Sequence[Output]) -> None:
+        if not outputs:
+            return
+        if self.inflight:
+            self.inflight[-1].then.extend(outputs)
+        else:
+            self.produce(outputs, {}, [])
+
     def committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
         if error is not None:
             self._failed({(tp.topic, tp.partition): tp.offset for tp in partitions}, error)
@@ -168,6 +182,8 @@ class AtLeastOnce:
                 continue
             self.inflight.popleft()
             self.pending.update(head.offsets)
+            if head.then:
+                self.produce(head.then, {}, [])
             self.metrics.counts["batches"] += 1
             self.metrics.end_to_end_ms.observe_many(head.done_at * 1000.0 - s for s in head.stamps)
 

@@ -220,7 +220,8 @@ class _Worker:
                 if reached and self.bounds is not None:
                     self._commit_bounds(self.bounds, reached)
                 if self.state is not None and not self.exactly_once and self.state.due():
-                    self._checkpoint(self.assignment)
+                    # Not a drain: the loop keeps going while the batches before it finish.
+                    self.guarantee.after_inflight(self.state.outputs(self.assignment))
                 if now >= next_log:
                     log.info("worker %s: %s", self.group_id, metrics.log_line())
                     next_log = now + log_every_s
@@ -411,10 +412,11 @@ class _Worker:
             self.bounds.revoked(gone)
 
     def _checkpoint(self, partitions: Iterable[Partition]) -> None:
-        """Write the checkpoints of ``partitions``' current state. At-least-once: after a
-        drain, so every output before them is durable (the rule in ``checkpoints.py``), and
-        drained again so they are on the broker before partitions move. Exactly-once: in a
-        transaction of their own."""
+        """Write the checkpoints of ``partitions``' current state before they move or the
+        worker stops. At-least-once: after a drain, so every output before them is durable
+        (the rule in ``checkpoints.py``), and drained again so they are on the broker before
+        partitions move. Exactly-once: in a transaction of their own. (The periodic
+        checkpoints while running use ``after_inflight`` instead: no drain.)"""
         if self.state is None:
             return
         if not self.exactly_once:

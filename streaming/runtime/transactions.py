@@ -127,6 +127,12 @@ class ExactlyOnce:
     def drain(self) -> None:
         pass  # every batch's transaction is finished before the next poll
 
+    def after_inflight(self, outputs: Sequence[Output]) -> None:
+        """Exactly-once batches are durable once committed: a transaction of their own."""
+        if outputs:
+            self.produce(outputs, {}, [])
+            self.commit()
+
     def revoked(self, partitions: Iterable[tuple[str, int]], *, lost: bool) -> None:
         # Batches end with their transaction, before the consumer is polled again, so none
         # is open when partitions go; one still open here is aborted, never committed.
