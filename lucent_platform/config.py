@@ -53,6 +53,7 @@ _STAGE_CONFIGS = {
     "arbitrage_config": "lucent_platform.signals.apps.arbitrage:arbitrage_config",
     "patterns_config": "lucent_platform.signals.apps.patterns:patterns_config",
     "alerts_config": "lucent_platform.signals.apps.alerts:alerts_config",
+    "quality_config": "lucent_platform.quality.config:quality_config",
 }
 
 _MODEL = SettingsConfigDict(
@@ -141,6 +142,13 @@ class Settings(BaseSettings):
         description="The price alert engine's settings, as JSON: "
         '{"stale_ms": 30000} (a venue\'s quote older than that no longer counts for rules '
         "without an exchange).",
+    )
+    quality_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The data-quality checks' windows, bounds and severities, as JSON: "
+        '{"window_minutes": 60, "max_age_s": {"prices": 120, "trades": 300, "yields": 1800}, '
+        '"max_deviation_bps": 100, "max_failure_rate": 0.05, "history_days": 2, '
+        '"severity": {"venues_agree": "ERROR"}, ...}.',
     )
 
     # --- Kafka ---------------------------------------------------------------------------

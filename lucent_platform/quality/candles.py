@@ -1,0 +1,75 @@
+"""Candle checks: consistent OHLCV bars, and no missing bars in backfilled history.
+
+Candles come finalized (one row per exchange, pair and bucket: ``open``, ``high``, ``low``,
+``close``, ``volume``), from the trade candles and their rollups, the quote candles, or
+``ohlcv_history`` (the backfill's table: exchange, pair, interval, open_time, OHLCV).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from lucent_platform.quality.expectations import Above, AtMost, Expectation, NotAbove, validate
+from lucent_platform.quality.outcome import Outcome, outcome
+
+CANDLE_KEY = ["exchange", "pair", "interval"]
+
+
+def ohlcv_consistent(candles: pd.DataFrame, *, sample_rows: int = 10) -> Outcome:
+    """``low`` ≤ ``open``, ``close`` ≤ ``high`` (and so ``low`` ≤ ``high``), ``volume`` ≥ 0
+    where the candles have a volume (quote candles have none)."""
+    checks: list[Expectation] = [
+        NotAbove("low", "open"),
+        NotAbove("open", "high"),
+        NotAbove("low", "close"),
+        NotAbove("close", "high"),
+    ]
+    if "volume" in candles.columns:
+        checks.append(Above("volume", 0, or_equal=True))
+    return outcome(candles, validate(candles, checks), what="candles", sample_rows=sample_rows)
+
+
+_INTERVAL = re.compile(r"(\d+)([smhdwM])")
+_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def interval_ms(interval: str) -> int:
+    """A ccxt timeframe (``1m``, ``4h``, ``1d``, ``1w``) in milliseconds. Months (``1M``) have
+    no fixed length and are not supported: ``ValueError``."""
+    match = _INTERVAL.fullmatch(interval.strip())
+    if not match or match[2] == "M" or int(match[1]) == 0:
+        raise ValueError(f"interval {interval!r} is not a fixed timeframe like 1m, 1h or 1d")
+    return int(match[1]) * _MS[match[2]]
+
+
+def candle_steps(candles: pd.DataFrame) -> pd.DataFrame:
+    """Each candle after the first of its exchange, pair and interval, with the one before it
+    and how many candles are missing between the two (0 when they are adjacent).
+
+    Only gaps *between* stored candles count: where a backfilled range starts or ends is not
+    known here, and the first and last candles are not compared with anything."""
+    columns = [*CANDLE_KEY, "previous", "open_time", "missing"]
+    if candles.empty:
+        return pd.DataFrame(columns=columns)
+    frame = candles.assign(open_time=pd.to_datetime(candles["open_time"], utc=True))
+    frame = frame.sort_values([*CANDLE_KEY, "open_time"], kind="stable")
+    frame["previous"] = frame.groupby(CANDLE_KEY, sort=False)["open_time"].shift()
+    steps = frame.dropna(subset=["previous"])
+    step_ms = steps["interval"].map(interval_ms).astype("int64")
+    elapsed = (steps["open_time"] - steps["previous"]) // pd.Timedelta(milliseconds=1)
+    missing = (elapsed // step_ms - 1).clip(lower=0)
+    return steps.assign(missing=missing.astype("int64"))[columns].reset_index(drop=True)
+
+
+def no_candle_gaps(candles: pd.DataFrame, *, sample_rows: int = 10) -> Outcome:
+    """No missing candle between two stored ones of an exchange, pair and interval. The
+    sample lists gaps (the candles either side and how many are missing between them)."""
+    steps = candle_steps(candles)
+    broken = validate(steps, [AtMost("missing", 0)])
+    missing = int(steps["missing"].sum()) if not steps.empty else 0
+    result = outcome(
+        steps, broken, what="steps", sample_rows=sample_rows, figures={"missing_candles": missing}
+    )
+    return result
