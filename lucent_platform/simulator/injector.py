@@ -157,6 +157,7 @@ class AnomalyInjector:
 
     def _record(self, kind: Anomaly, start: int, end: int, topic: str, detail: str) -> None:
         self.sim.injections.append(Injection(kind, start, end, topic, detail))
+        self.sim.injected_total += 1
 
 
 def _whole_ticks(duration_ms: float, tick_ms: int) -> int:

@@ -90,6 +90,7 @@ class MarketSimulator:
             0,
         )
         self.injections: deque[Injection] = deque(maxlen=INJECTION_LOG)
+        self.injected_total = 0  # every injection so far (the log keeps the latest)
         self.recent: list[tuple[SimulatedMessage, str]] = []  # (message, kind) to duplicate
         self._injector = AnomalyInjector(self)
         self._snapshot_due = [start_ms] * len(streams)

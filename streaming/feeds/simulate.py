@@ -47,12 +47,14 @@ def run(
     deadline = None if seconds is None else time.monotonic() + seconds
     counts: Counter[str] = Counter()
     last_report = time.monotonic()
+    logged = 0  # injections already logged (the log is a bounded deque: count them)
     while not stop.stopped:
         for message in simulator.step(now_ms()):
             publisher.publish(message.topic, message.key, message.value)
             counts["messages"] += 1
             if message.injected:
                 counts[message.injected] += 1
+        logged = _log_signal_injections(simulator, logged)
         if deadline is not None and time.monotonic() >= deadline:
             break
         if time.monotonic() - last_report >= 30:
@@ -60,3 +62,18 @@ def run(
             last_report = time.monotonic()
         stop.wait(TICK_SECONDS)
     return counts
+
+
+_SIGNAL_ANOMALIES = ("arbitrage_gap", "apy_spike")
+
+
+def _log_signal_injections(simulator: MarketSimulator, logged: int) -> int:
+    """Log each injected gap and APY spike, so its detection (``lucent tail
+    arbitrage.opportunities`` / ``yield.opportunities``) can be timed against it."""
+    total = simulator.injected_total
+    fresh = list(simulator.injections)[-(total - logged) :] if total > logged else []
+    for injection in fresh:
+        if injection.kind in _SIGNAL_ANOMALIES:
+            log.info("injected %s at %d on %s: %s", injection.kind, injection.start_ms,
+                     injection.topic, injection.detail)  # fmt: skip
+    return total
