@@ -1,9 +1,10 @@
 """Asset keys of the platform's data, one convention for every asset module.
 
 Streams and tables are Dagster assets keyed by where they live, so lineage reads
-``kafka/market.prices.binance.btc-usdt`` → ``kafka/market.prices.all`` →
+``feeds/binance`` → ``kafka/market.prices.binance.btc-usdt`` → ``kafka/market.prices.all`` →
 ``clickhouse/prices`` → ``datasets/features_1m``:
 
+    feed_key("binance")              # AssetKey(["feeds", "binance"])
     topic_key("market.prices.all")   # AssetKey(["kafka", "market.prices.all"])
     table_key("prices")              # AssetKey(["clickhouse", "prices"])
     stream_key("DOMAIN")             # AssetKey(["nats", "DOMAIN"])
@@ -14,12 +15,18 @@ No ``from __future__ import annotations`` needed: nothing here is read by Dagste
 
 import dagster as dg
 
+FEEDS = "feeds"
 KAFKA = "kafka"
 CLICKHOUSE = "clickhouse"
 NATS = "nats"
 DATASETS = "datasets"
 MODELS = "models"
 ARCHIVE = "archive"
+
+
+def feed_key(source: str) -> dg.AssetKey:
+    """A market data source a feed reads (an exchange or a DeFi protocol, as its topic segment)."""
+    return dg.AssetKey([FEEDS, source])
 
 
 def topic_key(topic: str) -> dg.AssetKey:

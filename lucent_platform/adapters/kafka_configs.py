@@ -44,8 +44,6 @@ def set_configs(
     client: AdminClient, changes: Mapping[str, Mapping[str, str]], timeout: float = 30.0
 ) -> dict[str, str | None]:
     """Set ``changes`` (topic → {config: value}); topic → None when done, else the error."""
-    if not changes:
-        return {}
     resources = [
         ConfigResource(
             ConfigResource.Type.TOPIC,
@@ -58,6 +56,8 @@ def set_configs(
         for topic, configs in changes.items()
         if configs
     ]
+    if not resources:
+        return {}
     outcome: dict[str, str | None] = {}
     for resource, future in client.incremental_alter_configs(
         resources, request_timeout=timeout
