@@ -53,6 +53,7 @@ _STAGE_CONFIGS = {
     "arbitrage_config": "lucent_platform.signals.apps.arbitrage:arbitrage_config",
     "patterns_config": "lucent_platform.signals.apps.patterns:patterns_config",
     "alerts_config": "lucent_platform.signals.apps.alerts:alerts_config",
+    "dataset_config": "lucent_platform.datasets.config:dataset_config",
     "quality_config": "lucent_platform.quality.config:quality_config",
 }
 
@@ -149,6 +150,26 @@ class Settings(BaseSettings):
         '{"window_minutes": 60, "max_age_s": {"prices": 120, "trades": 300, "yields": 1800}, '
         '"max_deviation_bps": 100, "max_failure_rate": 0.05, "history_days": 2, '
         '"severity": {"venues_agree": "ERROR"}, ...}.',
+    )
+
+    # --- Training datasets, baseline model, archival --------------------------------------
+    dataset_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Training datasets' defaults, as JSON: "
+        '{"pairs": ["BTC-USDT"], "interval": "1m", "horizons": [1, 5, 15], "spans": [5, 20], '
+        '"volatility_window": 20, "warmup_bars": 200, "test_fraction": 0.15, ...} '
+        "(empty pairs: LUCENT_PAIRS).",
+    )
+    predictions_model: str = Field(
+        default="baseline",
+        description="The model `lucent worker predictions` loads (its newest file under "
+        "DATA_DIR/models/NAME/) and names on agents.predictions.NAME.PAIR.",
+    )
+    archive_after_days: int = Field(
+        default=7,
+        ge=1,
+        description="Archival: a day of raw rows is archived to Parquet once it is this many "
+        "days old (and before LUCENT_CLICKHOUSE_TTL_DAYS drops it).",
     )
 
     # --- Kafka ---------------------------------------------------------------------------

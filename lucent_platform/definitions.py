@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.datasets import features
 from assets.topics import kafka_topics
-from resources import ClickHouseResource, EventStoreResource, KafkaResource, NatsResource
+from resources import (
+    ClickHouseResource,
+    EventStoreResource,
+    KafkaResource,
+    NatsResource,
+    StorageResource,
+)
 
 defs = dg.Definitions(
-    assets=[kafka_topics],
+    assets=[kafka_topics, features],
     resources={
         "kafka": KafkaResource(),
         "clickhouse": ClickHouseResource(),
         "nats": NatsResource(),
         "eventstore": EventStoreResource(),
+        "storage": StorageResource(),
     },
 )

@@ -44,6 +44,7 @@ def test_migrate_applies_every_migration_once(clickhouse: Client, db_settings: S
     expected = set(TABLES) | set(CANDLE_TABLES) | {"schema_migrations"}
     expected |= {f"{table}_mv" for table in CANDLE_TABLES}
     expected |= {"yields_latest", "yields_latest_mv"}
+    expected |= {"dataset_features"}  # 0009: training datasets
     assert tables(clickhouse) == expected
     assert migrate(clickhouse, db_settings) == []  # the second run is a no-op
     recorded = applied_versions(clickhouse, clickhouse.database)

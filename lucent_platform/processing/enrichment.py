@@ -21,8 +21,9 @@ partition.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from lucent_platform.messages import (
     BookDepth,
@@ -91,7 +92,7 @@ class Enricher:
         venues = self.quotes.get(pair)
         if venues is None:
             venues = self.quotes[pair] = {}
-        cross = _cross(venues, exchange, bid, ask, event_ms, self.config.quote_ttl_ms)
+        cross = cross_venue(venues, exchange, bid, ask, event_ms, self.config.quote_ttl_ms)
         quote = venues.get(exchange)
         if quote is None:
             venues[exchange] = Quote(owner, bid, ask, event_ms)
@@ -145,9 +146,27 @@ class Enricher:
         return book
 
 
-def _cross(
-    venues: dict[str, Quote], exchange: str, bid: float, ask: float, event_ms: int, ttl_ms: int
+class Quoted(Protocol):
+    """Any venue quote ``cross_venue`` can compare against (``Quote`` here, the training
+    datasets' venue state in ``lucent_platform.datasets.features``)."""
+
+    @property
+    def bid(self) -> float: ...
+
+    @property
+    def ask(self) -> float: ...
+
+    @property
+    def event_ms(self) -> int: ...
+
+
+def cross_venue(
+    venues: Mapping[str, Quoted], exchange: str, bid: float, ask: float, event_ms: int, ttl_ms: int
 ) -> CrossVenueSpread | None:
+    """``exchange``'s quote (``bid``/``ask`` at ``event_ms``) against the best current quotes
+    of the pair's other ``venues`` (none older than ``ttl_ms`` by event time); None when no
+    other venue is current. One definition for the processor's enrichment and the training
+    datasets' cross-venue feature."""
     best_bid, best_bid_venue = 0.0, ""
     best_ask, best_ask_venue = 0.0, ""
     for venue, quote in venues.items():
@@ -167,3 +186,12 @@ def _cross(
         (best_bid - ask) / ask * 10_000.0,
         (bid - best_ask) / best_ask * 10_000.0,
     )
+
+
+def book_imbalance(bid_size: float, ask_size: float) -> float | None:
+    """``(bid - ask) / (bid + ask)`` of the sizes resting on each side: +1 all bids, -1 all
+    asks, None when both are empty. For top-of-book sizes and for ``BookDepth`` alike."""
+    total = bid_size + ask_size
+    if total <= 0.0:
+        return None
+    return (bid_size - ask_size) / total
