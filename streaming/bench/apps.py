@@ -43,6 +43,7 @@ from streaming.bench.processor import (
     Contender,
     Record,
     latency,
+    latency_lines,
     local_broker,
     message_id,
     mock_cluster,
@@ -235,17 +236,7 @@ def format_table(r: dict[str, Any]) -> str:
              f"{r['seconds']:.0f} s"]  # fmt: skip
     lines.append(f"  in the worker (quote consumed → opportunity handed to the producer): "
                  f"p50 {r['p50_ms']:.3f} ms   p99 {r['p99_ms']:.3f} ms (goal < 2 ms)")  # fmt: skip
-    for where in ("tansu", "mock"):
-        pair = r.get(where)
-        if not pair:
-            continue
-        for name in ("baseline", "ours"):
-            x = pair[name]
-            lines.append(f"  {where:<6} {name:<9} e2e p50 {x['p50_ms']:7.1f} ms   p99 "
-                         f"{x['p99_ms']:7.1f} ms   max {x['max_ms']:7.1f} ms   "
-                         f"({x['samples']:,} samples)")  # fmt: skip
-        gap = pair["ours"]["p99_ms"] - pair["baseline"]["p99_ms"]
-        lines.append(f"  {where:<6} e2e p99 − baseline p99: {gap:+.1f} ms (goal ≤ 5 ms)")
+    lines.extend(latency_lines(r, "e2e "))
     return "\n".join(lines)
 
 

@@ -479,18 +479,26 @@ def format_table(r: dict[str, Any]) -> str:
     lines.append("  " + "   ".join(ratios))
     lines.append(f"  end-to-end latency at {r['rate']:,} msg/s (raw produce → output consumed), "
                  f"median of {r['rounds']} rounds of {r['seconds']:.0f} s")  # fmt: skip
+    lines.extend(latency_lines(r))
+    return "\n".join(lines)
+
+
+def latency_lines(r: dict[str, Any], label: str = "") -> list[str]:
+    """Our worker against the pass-through baseline, on Tansu and on librdkafka's mock
+    cluster: the latency rows of this benchmark and of ``lucent bench apps``."""
+    lines = []
     for where in ("tansu", "mock"):
         pair = r.get(where)
         if not pair:
             continue
         for name in ("baseline", "ours"):
             x = pair[name]
-            lines.append(f"  {where:<6} {name:<9} p50 {x['p50_ms']:7.1f} ms   p99 "
+            lines.append(f"  {where:<6} {name:<9} {label}p50 {x['p50_ms']:7.1f} ms   p99 "
                          f"{x['p99_ms']:7.1f} ms   max {x['max_ms']:7.1f} ms   "
                          f"({x['samples']:,} samples)")  # fmt: skip
         gap = pair["ours"]["p99_ms"] - pair["baseline"]["p99_ms"]
-        lines.append(f"  {where:<6} p99 − baseline p99: {gap:+.1f} ms (goal ≤ 5 ms)")
-    return "\n".join(lines)
+        lines.append(f"  {where:<6} {label}p99 − baseline p99: {gap:+.1f} ms (goal ≤ 5 ms)")
+    return lines
 
 
 def json_figures(r: dict[str, Any]) -> dict[str, Any]:
