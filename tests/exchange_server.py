@@ -4,7 +4,9 @@ ccxt's URLs are plain settings, so pointing ``urls['api']['ws']``/``['rest']`` h
 ccxt (and our connectors) run their real code against recorded exchange traffic. Each
 websocket connection gets the scripted frames in order; a script can drop the connection
 after N frames, go silent, or have garbage interleaved — the faults the live feed must
-survive.
+survive. A REST body can also be a function of the request's query (``Responder``), so a
+recorded answer can be served the way the exchange pages it (only the rows from ``startTime``
+on, at most ``limit``): still the recorded rows, selected as the venue would.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+Responder = Callable[[dict[str, str]], Any]
+"""A REST body computed from the request's query parameters."""
 
 
 @dataclass
@@ -36,10 +42,11 @@ class ExchangeServer:
     """An aiohttp server on 127.0.0.1:<free port> in a background thread."""
 
     script: Script
-    rest: dict[str, Any] = field(default_factory=dict)  # path → JSON body
+    rest: dict[str, Any] = field(default_factory=dict)  # path → JSON body or Responder
     connections: int = 0
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     rest_requests: list[str] = field(default_factory=list)
+    rest_times: list[float] = field(default_factory=list)  # time.monotonic() of each request
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
@@ -88,8 +95,11 @@ class ExchangeServer:
 
     async def _http(self, request: web.Request) -> web.Response:
         self.rest_requests.append(request.path_qs)
+        self.rest_times.append(time.monotonic())
         for path, body in self.rest.items():
             if request.path.endswith(path):
+                if callable(body):
+                    body = body(dict(request.query))
                 return web.json_response(body)
         return web.json_response({"error": f"no recorded response for {request.path}"}, status=404)
 

@@ -45,6 +45,7 @@ def test_migrate_applies_every_migration_once(clickhouse: Client, db_settings: S
     expected |= {f"{table}_mv" for table in CANDLE_TABLES}
     expected |= {"yields_latest", "yields_latest_mv"}
     expected |= {"dataset_features"}  # 0009: training datasets
+    expected |= {"ohlcv_history", "trades_history"}  # 0008: historical backfills
     assert tables(clickhouse) == expected
     assert migrate(clickhouse, db_settings) == []  # the second run is a no-op
     recorded = applied_versions(clickhouse, clickhouse.database)
