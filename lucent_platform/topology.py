@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lucent_platform import topics
+from lucent_platform.simulator.config import DEFAULT_POOLS
 from lucent_platform.topics import Kind, normalized
 
 PROCESSOR = "lucent-processor"
@@ -45,6 +46,15 @@ class Flow:
     writer: str  # the worker (``lucent worker NAME``) or command that produces its records
     upstream: tuple[str, ...] = ()
     readers: tuple[str, ...] = ()  # consumer groups that commit offsets on it
+
+
+def raw_topics(exchanges: list[str], pairs: list[str], feed: str) -> list[str]:
+    """The raw topics the feed writes: the catalog's exchanges × pairs and, when the feed is
+    the simulator (``LUCENT_FEED=simulate``), its DeFi pools' yields."""
+    names = [spec.name for spec in topics.instrument_topics(exchanges, pairs)]
+    if feed == "simulate":
+        names += [topics.yields(pool.protocol, pool.pool) for pool in DEFAULT_POOLS]
+    return names
 
 
 def raw_kind(topic: str) -> Kind | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -21,8 +22,41 @@ def test_definitions_load_with_every_resource() -> None:
 
     dg.Definitions.validate_loadable(defs)
     keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert "kafka_topics" in keys
+    assert {"kafka_topics", "message_schemas", "nats_streams", "clickhouse_tables"} <= keys
     assert set(defs.resources or {}) >= {"kafka", "clickhouse", "nats", "eventstore"}
+    assert "schema_registry" in (defs.resources or {})
+    assert defs.resolve_job_def("provision") is not None
+    sensor = defs.resolve_sensor_def("stream_observations_sensor")
+    assert sensor.minimum_interval_seconds == 60
+
+
+def test_lineage_runs_from_feeds_through_topics_to_tables() -> None:
+    from assets.keys import feed_key, table_key, topic_key
+    from lucent_platform.analytics.rows import TABLE_FOR_TOPIC
+    from lucent_platform.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    raw = topic_key(topics.prices("binance", "BTC-USDT"))
+    prices = topic_key(topics.normalized(topics.Kind.PRICES))
+    arbitrage = topic_key(topics.ARBITRAGE_OPPORTUNITIES)
+    path = [
+        feed_key("binance"),
+        raw,
+        prices,
+        arbitrage,
+        table_key(TABLE_FOR_TOPIC[topics.ARBITRAGE_OPPORTUNITIES]),
+    ]
+    for upstream, downstream in itertools.pairwise(path):
+        assert upstream in graph.get(downstream).parent_keys, (upstream, downstream)
+    candles = graph.get(table_key("market_data_1h"))
+    assert candles.parent_keys == {table_key("market_data")}
+    assert graph.get(table_key("market_data")).parent_keys == {table_key("trades")}
+    for topic, table in TABLE_FOR_TOPIC.items():
+        node = graph.get(table_key(table))
+        assert node.is_external and topic_key(topic) in node.parent_keys
+        assert "clickhouse" in node.kinds
+    assert "kafka" in graph.get(prices).kinds
+    assert graph.get(prices).metadata["partitions"] == topics.NORMALIZED_PARTITIONS
 
 
 def test_dagster_definitions_validate_passes(tmp_path: Path) -> None:

@@ -84,3 +84,14 @@ def downstream_tables(roots: Iterable[str], facts: dict[str, TableFacts] | None 
         found |= fed
         frontier = fed
     return found
+
+
+FRESHNESS_COLUMNS = ("event_time", "minute", "hour", "day", "window_end")
+"""Columns that tell how recent a table's newest row is, in order of preference: the event
+time of raw rows and signals, the bucket start of candles."""
+
+
+def time_column(columns: Iterable[str]) -> str | None:
+    """The column a table's freshness is read from (``max(column)``), if it has one."""
+    present = set(columns)
+    return next((name for name in FRESHNESS_COLUMNS if name in present), None)
