@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.datasets import features
+from assets.history import history_daily_schedule, history_job, ohlcv_history, trades_history
 from assets.provision import PROVISIONING, provision_job
 from assets.streams import stream_specs
 from lucent_platform.config import load_settings
@@ -19,7 +20,9 @@ from resources import (
     NatsResource,
     StorageResource,
 )
+from resources.exchanges import ExchangeRestResource
 from resources.schema_registry import SchemaRegistryResource
+from sensors.instruments import instrument_partitions_sensor
 from sensors.stream_observations import stream_observations_sensor
 
 defs = dg.Definitions(
@@ -29,15 +32,19 @@ defs = dg.Definitions(
         # the configured exchanges × pairs; settings are read once, here, as the location loads.
         *stream_specs(load_settings()),
         features,
+        ohlcv_history,
+        trades_history,
     ],
-    jobs=[provision_job],
-    sensors=[stream_observations_sensor],
+    jobs=[provision_job, history_job],
+    schedules=[history_daily_schedule],
+    sensors=[instrument_partitions_sensor, stream_observations_sensor],
     resources={
         "kafka": KafkaResource(),
         "clickhouse": ClickHouseResource(),
         "nats": NatsResource(),
         "eventstore": EventStoreResource(),
         "storage": StorageResource(),
+        "exchange_rest": ExchangeRestResource(),
         "schema_registry": SchemaRegistryResource(),
     },
 )
