@@ -2,6 +2,8 @@
 
 Binance ``/api/v3/klines`` and ``/api/v3/aggTrades`` (recorded 2021-10-22) answer the recorded
 rows whose time is within ``startTime``..``endTime`` (inclusive), at most ``limit`` of them;
+klines of ADABTC come from Binance's own public dump of 2021-11-27 (every minute of the day,
+the CSV holding the very fields of the API's kline arrays);
 Kraken ``/0/public/OHLC`` (recorded 2025-11-10/11) answers the recorded candles after ``since``
 (seconds), at most 720. Markets come from the recorded ``exchangeInfo`` and ``AssetPairs``
 shipped under ``lucent_platform/connectors/markets``. Nothing is invented: every row served is
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from lucent_platform.connectors.exchanges import MARKETS_DIR
@@ -20,6 +23,7 @@ from tests.exchange_server import ExchangeServer, Responder, Script
 from tests.market_fixtures import MARKET
 
 KLINES = json.loads((MARKET / "binance" / "rest_klines_BTCUSDT_1m.json").read_text())
+ADABTC_CSV = MARKET / "binance" / "klines_ADABTC_1m_2021-11-27.csv"
 AGG_TRADES = json.loads((MARKET / "binance" / "rest_aggTrades_BTCUSDT.json").read_text())
 KRAKEN_OHLC = json.loads((MARKET / "kraken" / "rest_OHLC_XBTUSDT_1m.json").read_text())
 KRAKEN_MAX_CANDLES = 720
@@ -32,8 +36,21 @@ def _between(rows: list[Any], time_of: Any, query: dict[str, str], default_limit
     return [row for row in rows if start <= time_of(row) <= end][:limit]
 
 
+def dump_klines(path: Path) -> list[list[Any]]:
+    """A data.binance.vision kline CSV as the API's arrays: integer times and trade count,
+    the decimal fields as the same text."""
+    rows = []
+    for line in path.read_text().splitlines():
+        f = line.split(",")
+        rows.append([int(f[0]), *f[1:6], int(f[6]), f[7], int(f[8]), *f[9:12]])
+    return rows
+
+
+KLINES_BY_SYMBOL = {"BTCUSDT": KLINES, "ADABTC": dump_klines(ADABTC_CSV)}
+
+
 def binance_klines(query: dict[str, str]) -> list[Any]:
-    return _between(KLINES, lambda row: row[0], query, 500)
+    return _between(KLINES_BY_SYMBOL.get(query.get("symbol", ""), []), lambda r: r[0], query, 500)
 
 
 def binance_agg_trades(query: dict[str, str]) -> list[Any]:

@@ -23,7 +23,15 @@ from resources import ClickHouseResource
 from resources.exchanges import ExchangeRestResource
 from sensors.instruments import instrument_partitions_sensor
 from tests.exchange_server import ExchangeServer
-from tests.history_server import AGG_TRADES, KLINES, KRAKEN_OHLC, history_server, rest_urls
+from tests.history_server import (
+    ADABTC_CSV,
+    AGG_TRADES,
+    KLINES,
+    KRAKEN_OHLC,
+    dump_klines,
+    history_server,
+    rest_urls,
+)
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
@@ -112,6 +120,26 @@ def test_binance_day_lands_exactly_as_recorded_and_reruns_replace_it(
     counts = [clickhouse.query(f"SELECT count() FROM {t}").result_rows[0][0]
               for t in ("ohlcv_history", "trades_history")]  # fmt: skip
     assert counts == [10, 10]  # plain count(), no FINAL: the re-run replaced its partition
+
+
+def test_a_full_binance_day_takes_two_default_pages_and_has_no_gap(
+    server: ExchangeServer,
+    clickhouse_server: EmbeddedClickHouse,
+    clickhouse: Client,
+    instance: dg.DagsterInstance,
+) -> None:
+    res = resources(server, clickhouse_server, clickhouse)  # Binance's own limit: 1000
+    result = materialize([ohlcv_history], "2021-11-27", "binance:ADA-BTC", instance,
+                         resources=res)  # fmt: skip
+    assert result.success
+    recorded = dump_klines(ADABTC_CSV)
+    stored = clickhouse.query(
+        "SELECT toUnixTimestamp64Milli(open_time), open, close, volume FROM ohlcv_history "
+        "WHERE pair = 'ADA-BTC' ORDER BY open_time"
+    ).result_rows
+    assert stored == [(k[0], float(k[1]), float(k[4]), float(k[5])) for k in recorded]
+    meta = metadata(result, ohlcv_history)
+    assert (meta["rows"], meta["missing_candles"], meta["requests"]) == (1440, 0, 3)
 
 
 def test_kraken_day_pages_through_720_candle_answers_and_reports_its_gap(
