@@ -84,7 +84,7 @@ def features(
         for day in days:
             frame = build_day(client, database, dataset, day)
             path = store.parquet_path(root, dataset.interval, day)
-            store.write_parquet(frame, path)
+            store.write_parquet(frame, path, dataset)
             store.write_clickhouse(client, database, frame, dataset, *day_range_ms(day))
             context.log.info("%s: %d rows → %s", day, len(frame), path)
             frames.append(frame)

@@ -10,6 +10,7 @@ import dagster as dg
 
 from assets.datasets import features
 from assets.history import history_daily_schedule, history_job, ohlcv_history, trades_history
+from assets.models import baseline
 from assets.provision import PROVISIONING, provision_job
 from assets.streams import stream_specs
 from lucent_platform.config import load_settings
@@ -32,6 +33,7 @@ defs = dg.Definitions(
         # the configured exchanges × pairs; settings are read once, here, as the location loads.
         *stream_specs(load_settings()),
         features,
+        baseline,
         ohlcv_history,
         trades_history,
     ],

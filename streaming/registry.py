@@ -65,6 +65,18 @@ def _alerts(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _predictions(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.apps.predictions import main
+
+    main(settings, endpoints)
+
+
+def _model_available(settings: Settings) -> bool:
+    from streaming.apps.predictions import model_available
+
+    return model_available(settings)
+
+
 def _processor_range(
     settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
 ) -> WorkerMetrics:
@@ -81,8 +93,21 @@ WORKERS: dict[str, WorkerMain] = {
     "yield": _yield,
     "arbitrage": _arbitrage,
     "patterns": _patterns,
+    "predictions": _predictions,
 }
-"""Name → entry point. ``lucent up`` starts all of them, in this order."""
+"""Name → entry point. ``lucent up`` starts them in this order (those in ``STARTS_WHEN``
+only when their condition holds)."""
+
+STARTS_WHEN: dict[str, Callable[[Settings], bool]] = {
+    "predictions": _model_available,  # nothing to predict with before a model is trained
+}
+"""Workers ``lucent up`` and ``lucent demo`` start only when their condition holds."""
+
+
+def startable(settings: Settings) -> list[str]:
+    """The workers ``lucent up`` starts with these settings, in order."""
+    return [name for name in WORKERS if STARTS_WHEN.get(name, lambda _: True)(settings)]
+
 
 EXPECTED_STAGES: dict[str, tuple[str, ...]] = {
     "feed": ("ingested",),

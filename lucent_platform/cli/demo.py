@@ -47,15 +47,16 @@ def demo(
         percentiles,
     )
     from lucent_platform.topics import DEADLETTER, Kind, normalized
-    from streaming.registry import EXPECTED_STAGES, WORKERS
+    from streaming.registry import EXPECTED_STAGES, startable
 
     settings, worker_env = feed_settings(settings_from(ctx), feed, exchanges, pairs)
     replaying = settings.feed.startswith("replay:")
-    stack = LocalStack(settings, with_dagster=False, workers=list(WORKERS), worker_env=worker_env)
+    workers = startable(settings)
+    stack = LocalStack(settings, with_dagster=False, workers=workers, worker_env=worker_env)
     try:
         endpoints = stack.start()
         if not as_json:
-            click.echo(f"running {len(WORKERS)} worker(s) for {seconds:g}s …")
+            click.echo(f"running {len(workers)} worker(s) for {seconds:g}s …")
         stack.supervise(seconds)
         stack.stop_workers()  # let every worker flush, so the counts are final
         bootstrap = endpoints.kafka_bootstrap_servers
@@ -75,13 +76,13 @@ def demo(
         if DEADLETTER in filled:
             letters = kafka.read_topic(settings, bootstrap, DEADLETTER, limit=20_000)
             examples[DEADLETTER] = dead_letter_reasons([r.value for r in letters])
-        if "clickhouse-sink" in WORKERS:
+        if "clickhouse-sink" in workers:
             rows = _stored(settings, endpoints.clickhouse_url)
             stages["stored"] = sum(rows.values())
             examples["clickhouse"] = [{"table": t, "rows": n} for t, n in rows.items() if n]
     finally:
         stack.stop()
-    expected = sorted({stage for name in WORKERS for stage in EXPECTED_STAGES.get(name, ())})
+    expected = sorted({stage for name in workers for stage in EXPECTED_STAGES.get(name, ())})
     report = StageReport(stages, percentiles(samples), expected=expected, examples=examples,
                          latency_from="ingested" if replaying else "received")  # fmt: skip
     if as_json:

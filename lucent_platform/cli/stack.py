@@ -70,11 +70,11 @@ def up(
     worker start. Logs go to DATA_DIR/logs/.
     """
     from lucent_platform.stack.local import LocalStack
-    from streaming.registry import WORKERS
+    from streaming.registry import startable
 
     settings, worker_env = feed_settings(settings_from(ctx), feed, exchanges, pairs)
     stack = LocalStack(
-        settings, with_dagster=not no_dagster, workers=list(WORKERS), worker_env=worker_env
+        settings, with_dagster=not no_dagster, workers=startable(settings), worker_env=worker_env
     )
     try:
         endpoints = stack.start()
