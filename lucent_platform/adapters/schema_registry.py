@@ -4,9 +4,9 @@ confluent-kafka's own ``SchemaRegistryClient`` needs authlib, httpx and cachetoo
 not in our dependencies; four REST calls do not justify them. The calls, as documented for
 Confluent Schema Registry (and implemented by Karapace, Redpanda and Apicurio's ccompat API):
 
-    PUT  /config/{subject}            {"compatibility": "BACKWARD"}
-    POST /subjects/{subject}/versions {"schema": "<avro json>"}   → {"id": 7}
-    GET  /config                      (reachability)
+    PUT  /config/{subject}                  {"compatibility": "BACKWARD"}
+    POST /subjects/{subject}/versions       {"schema": "<avro json>"}   → {"id": 7}
+    GET  /subjects/{subject}/versions/latest, GET /config/{subject}, GET /config
 
 Errors raise ``SchemaRegistryError`` with the registry's own message (409 = incompatible).
 """
@@ -53,6 +53,16 @@ class SchemaRegistry:
         a schema the subject already holds returns the existing id."""
         answer = self._call("POST", f"/subjects/{_quote(subject)}/versions", {"schema": schema})
         return int(answer["id"])
+
+    def latest(self, subject: str) -> tuple[int, str]:
+        """The subject's newest registered schema: (its global id, its text)."""
+        answer = self._call("GET", f"/subjects/{_quote(subject)}/versions/latest")
+        return int(answer["id"]), str(answer["schema"])
+
+    def compatibility(self, subject: str) -> str:
+        """The compatibility level set on ``subject`` itself."""
+        answer = self._call("GET", f"/config/{_quote(subject)}")
+        return str(answer.get("compatibilityLevel") or answer.get("compatibility"))
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         request = urllib.request.Request(
