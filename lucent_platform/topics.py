@@ -122,6 +122,7 @@ USER_ALERT_RULES = "user.alert-rules"
 ARBITRAGE_OPPORTUNITIES = "arbitrage.opportunities"
 PATTERNS = "market.patterns"
 CHECKPOINTS = "lucent.checkpoints"
+AGENTS_PREDICTIONS = "agents.predictions"
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,8 @@ def fixed_topics() -> tuple[TopicSpec, ...]:
                   description="complex event patterns (liquidation cascades)"),
         TopicSpec(CHECKPOINTS, 1, compacted=True, key="group/topic/partition",
                   description="where each worker restarts its window state"),
+        TopicSpec(AGENTS_PREDICTIONS, SIGNAL_PARTITIONS, key="pair",
+                  description="AI agents' model predictions recorded from NATS, for evaluation"),
     ]  # fmt: skip
     return tuple(specs)
 

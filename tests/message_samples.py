@@ -10,6 +10,7 @@ from lucent_platform.messages import (
     LiquidationCascade,
     Liquidity,
     MessageData,
+    ModelPrediction,
     OrderBookDelta,
     OrderBookSnapshot,
     PriceAlert,
@@ -168,6 +169,17 @@ SAMPLES: dict[str, MessageData] = {
         price_low=2790.0,
         drop_pct=7.0,
         value_usd=480100.0,
+    ),
+    "model_prediction": ModelPrediction(
+        model="baseline",
+        pair="BTC-USDT",
+        time=1795132860000,
+        horizon=5,
+        version="model-20261128T230102123456Z.joblib",
+        interval="1m",
+        probability_up=0.534,
+        close=60012.35,
+        published_at_ms=1795132860412,
     ),
 }
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 SIGNALS_AND_DEFI = (
     "liquidation", "governance_event", "yield_opportunity", "price_alert", "arbitrage_opportunity",
-    "liquidation_cascade",
+    "liquidation_cascade", "model_prediction",
 )  # fmt: skip
 
 
@@ -68,7 +68,8 @@ def expected_rows() -> dict[str, dict[str, tuple[Any, ...]]]:
 def stored(client: Client, table: str) -> dict[str, tuple[Any, ...]]:
     """The table's rows (deduplicated), times as epoch ms like ``to_row`` gives them."""
     select = ", ".join(
-        f"toUnixTimestamp64Milli({c.name})" if c.type == TIME else c.name for c in TABLES[table]
+        f"toUnixTimestamp64Milli({c.name})" if c.type in (TIME, f"Nullable({TIME})") else c.name
+        for c in TABLES[table]
     )
     rows = client.query(f"SELECT {select} FROM {table} FINAL").result_rows
     return {row[0]: tuple(row) for row in rows}

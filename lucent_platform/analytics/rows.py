@@ -27,6 +27,7 @@ from lucent_platform.messages import (
     Liquidation,
     LiquidationCascade,
     MessageData,
+    ModelPrediction,
     OrderBookSnapshot,
     PriceAlert,
     PriceUpdate,
@@ -36,6 +37,7 @@ from lucent_platform.messages import (
 )
 from lucent_platform.processing.deadletter import DeadLetter
 from lucent_platform.topics import (
+    AGENTS_PREDICTIONS,
     ARBITRAGE_OPPORTUNITIES,
     DEADLETTER,
     PATTERNS,
@@ -61,6 +63,7 @@ TABLE_FOR_TOPIC: dict[str, str] = {
     USER_ALERTS: "price_alerts",
     ARBITRAGE_OPPORTUNITIES: "arbitrage_opportunities",
     PATTERNS: "liquidation_cascades",
+    AGENTS_PREDICTIONS: "model_predictions",
 }
 """The topics the sink consumes and the table each fills (``market.orderbook.all`` also
 carries deltas, for which ``to_row`` gives ``None``)."""
@@ -76,6 +79,7 @@ TABLE_FOR_TYPE: dict[str, str] = {
     PriceAlert.message_type: "price_alerts",
     ArbitrageOpportunity.message_type: "arbitrage_opportunities",
     LiquidationCascade.message_type: "liquidation_cascades",
+    ModelPrediction.message_type: "model_predictions",
 }
 """The table of each stored ``header.messageType``."""
 
@@ -228,6 +232,15 @@ def _arbitrage(e: Envelope[Any]) -> Row:
     )  # fmt: skip
 
 
+def _prediction(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.model, d.version, d.pair, d.interval, d.horizon, d.time, d.probability_up, d.value,
+        d.close, d.published_at_ms,
+    )  # fmt: skip
+
+
 _MAKERS: dict[type[MessageData], Callable[[Envelope[Any]], Row]] = {
     PriceUpdate: _price,
     Trade: _trade,
@@ -239,4 +252,5 @@ _MAKERS: dict[type[MessageData], Callable[[Envelope[Any]], Row]] = {
     PriceAlert: _price_alert,
     ArbitrageOpportunity: _arbitrage,
     LiquidationCascade: _cascade,
+    ModelPrediction: _prediction,
 }

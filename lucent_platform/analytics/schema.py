@@ -253,6 +253,25 @@ ARBITRAGE_OPPORTUNITIES = (
     _data("detection_latency_ms", FN),
 )
 
+MODEL_PREDICTIONS = (  # migration 0010
+    *COMMON,
+    _data("model", LC),
+    _data("version", SN),
+    _data("pair", LC),
+    _data("interval", LCN),
+    _data("horizon", "Int64"),
+    _time("features_time", "data", "time"),
+    _data("probability_up", FN),
+    _data("value", FN),
+    _data("close", FN),
+    Column(
+        "published_at",
+        f"Nullable({TIME})",
+        "if(JSONHas(raw, 'data', 'publishedAtMs'), "
+        "fromUnixTimestamp64Milli(JSONExtractInt(raw, 'data', 'publishedAtMs'), 'UTC'), NULL)",
+    ),
+)
+
 
 def _top(name: str, type_: str, wire: str | None = None) -> Column:
     return _json(name, type_, wire or _camel(name))
@@ -293,6 +312,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "price_alerts": PRICE_ALERTS,
     "arbitrage_opportunities": ARBITRAGE_OPPORTUNITIES,
     "liquidation_cascades": LIQUIDATION_CASCADES,
+    "model_predictions": MODEL_PREDICTIONS,
 }
 """Every raw table the sink (or the Kafka engine) fills, with its inserted columns in order."""
 

@@ -21,6 +21,7 @@ from lucent_platform.messages.market import (
     PriceUpdate,
     Trade,
 )
+from lucent_platform.messages.predictions import ModelPrediction
 from lucent_platform.messages.signals import (
     ArbitrageOpportunity,
     LiquidationCascade,
@@ -42,6 +43,7 @@ MESSAGE_TYPES: dict[str, type[MessageData]] = {
         PriceAlert,
         ArbitrageOpportunity,
         LiquidationCascade,
+        ModelPrediction,
     )
 }
 
@@ -56,6 +58,7 @@ __all__ = [
     "LiquidationCascade",
     "Liquidity",
     "MessageData",
+    "ModelPrediction",
     "MovingAverage",
     "OrderBookDelta",
     "OrderBookSnapshot",

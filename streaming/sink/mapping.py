@@ -24,6 +24,7 @@ from lucent_platform.messages import (
     GovernanceEvent,
     Liquidation,
     MessageData,
+    ModelPrediction,
     OrderBookSnapshot,
     PriceAlert,
     PriceUpdate,
@@ -34,6 +35,7 @@ from lucent_platform.messages import (
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.deadletter import DeadLetter, Reason
 from lucent_platform.topics import (
+    AGENTS_PREDICTIONS,
     ARBITRAGE_OPPORTUNITIES,
     DEADLETTER,
     USER_ALERTS,
@@ -59,6 +61,7 @@ LIKELY: dict[str, type[MessageData]] = {
     YIELD_OPPORTUNITIES: YieldOpportunity,
     USER_ALERTS: PriceAlert,
     ARBITRAGE_OPPORTUNITIES: ArbitrageOpportunity,
+    AGENTS_PREDICTIONS: ModelPrediction,
 }
 """The kind each topic carries, tried first when decoding (one typed pass, faster)."""
 
