@@ -12,6 +12,7 @@ from assets.datasets import features
 from assets.history import history_daily_schedule, history_job, ohlcv_history, trades_history
 from assets.models import baseline
 from assets.provision import PROVISIONING, provision_job
+from assets.quality import quality_checks, quality_job, quality_schedule
 from assets.streams import stream_specs
 from lucent_platform.config import load_settings
 from resources import (
@@ -37,8 +38,9 @@ defs = dg.Definitions(
         ohlcv_history,
         trades_history,
     ],
-    jobs=[provision_job, history_job],
-    schedules=[history_daily_schedule],
+    asset_checks=quality_checks,
+    jobs=[provision_job, history_job, quality_job],
+    schedules=[history_daily_schedule, quality_schedule],
     sensors=[instrument_partitions_sensor, stream_observations_sensor],
     resources={
         "kafka": KafkaResource(),

@@ -160,6 +160,10 @@ def test_empty_windows_pass_with_nothing_checked() -> None:
     assert values.price_positive(empty).checked == 0
     nothing = pd.DataFrame(columns=["exchange", "pair", "interval", "open_time"])
     assert candles.no_candle_gaps(nothing).passed
+    no_rows = pd.DataFrame(columns=["table", "venue", "rows"])
+    no_letters = pd.DataFrame(columns=["source_topic", "rows"])
+    assert sources.failure_rate(no_rows, no_letters, max_rate=0.01).checked == 0
+    assert venues.venues_agree(pd.DataFrame(columns=venues.COLUMNS[:4]), max_bps=1).passed
 
 
 def test_a_missing_column_is_an_error_not_a_pass() -> None:

@@ -8,6 +8,7 @@ Candles come finalized (one row per exchange, pair and bucket: ``open``, ``high`
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pandas as pd
 
@@ -44,16 +45,27 @@ def interval_ms(interval: str) -> int:
     return int(match[1]) * _MS[match[2]]
 
 
-def candle_steps(candles: pd.DataFrame) -> pd.DataFrame:
+def candle_steps(
+    candles: pd.DataFrame, window: tuple[datetime, datetime] | None = None
+) -> pd.DataFrame:
     """Each candle after the first of its exchange, pair and interval, with the one before it
     and how many candles are missing between the two (0 when they are adjacent).
 
-    Only gaps *between* stored candles count: where a backfilled range starts or ends is not
-    known here, and the first and last candles are not compared with anything."""
+    Without a ``window`` only gaps *between* stored candles count (where a backfilled range
+    starts or ends is not known). With the ``[start, end)`` a backfill partition covered, its
+    edges count too: a step from a virtual candle just before ``start`` to the first one, and
+    from the last one to ``end``."""
     columns = [*CANDLE_KEY, "previous", "open_time", "missing"]
     if candles.empty:
         return pd.DataFrame(columns=columns)
-    frame = candles.assign(open_time=pd.to_datetime(candles["open_time"], utc=True))
+    frame = candles[CANDLE_KEY].assign(open_time=pd.to_datetime(candles["open_time"], utc=True))
+    step = pd.to_timedelta(frame["interval"].map(interval_ms), unit="ms")
+    if window is not None:
+        start, end = (pd.Timestamp(t) for t in window)
+        edges = frame.assign(step=step).groupby(CANDLE_KEY, as_index=False)["step"].first()
+        before = edges.assign(open_time=start - edges["step"])
+        after = edges.assign(open_time=end)
+        frame = pd.concat([frame, before[frame.columns], after[frame.columns]], ignore_index=True)
     frame = frame.sort_values([*CANDLE_KEY, "open_time"], kind="stable")
     frame["previous"] = frame.groupby(CANDLE_KEY, sort=False)["open_time"].shift()
     steps = frame.dropna(subset=["previous"])
@@ -63,13 +75,22 @@ def candle_steps(candles: pd.DataFrame) -> pd.DataFrame:
     return steps.assign(missing=missing.astype("int64"))[columns].reset_index(drop=True)
 
 
-def no_candle_gaps(candles: pd.DataFrame, *, sample_rows: int = 10) -> Outcome:
-    """No missing candle between two stored ones of an exchange, pair and interval. The
-    sample lists gaps (the candles either side and how many are missing between them)."""
-    steps = candle_steps(candles)
+def no_candle_gaps(
+    candles: pd.DataFrame,
+    *,
+    window: tuple[datetime, datetime] | None = None,
+    sample_rows: int = 10,
+) -> Outcome:
+    """No missing candle between two stored ones of an exchange, pair and interval (and, with
+    a backfill partition's ``window``, none missing at its edges; an empty partition fails).
+    The sample lists the gaps: the candles either side and how many are missing between."""
+    if window is not None and candles.empty:
+        start, end = window
+        sample = pd.DataFrame({"start": [start], "end": [end]})
+        summary = f"no candle stored from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+        return Outcome(False, 0, 1, summary, sample, {"missing_candles": "all"})
+    steps = candle_steps(candles, window)
     broken = validate(steps, [AtMost("missing", 0)])
     missing = int(steps["missing"].sum()) if not steps.empty else 0
-    result = outcome(
-        steps, broken, what="steps", sample_rows=sample_rows, figures={"missing_candles": missing}
-    )
-    return result
+    figures = {"missing_candles": missing}
+    return outcome(steps, broken, what="candle steps", sample_rows=sample_rows, figures=figures)

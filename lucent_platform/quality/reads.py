@@ -9,13 +9,13 @@ like ``analytics.queries``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lucent_platform.analytics.candles import all_ohlcv_sql
+from lucent_platform.analytics.candles import CANDLE_COLUMNS, all_ohlcv_sql
 from lucent_platform.analytics.queries.freshness import VENUE
 from lucent_platform.analytics.queries.registry import bind_time, qualify
 from lucent_platform.quality.sources import KIND_OF_TABLE
@@ -42,6 +42,10 @@ QUOTE_COLUMNS: dict[str, dict[str, str]] = {
 ID_COLUMNS = {c: c for c in ("message_id", "event_time", "received_time", "source")}
 """Every raw table starts with these (``analytics.schema``)."""
 
+HISTORY_COLUMNS = ["exchange", "pair", "interval", "open_time", "open", "high", "low", "close",
+                   "volume"]  # fmt: skip
+"""``ohlcv_history``'s candle columns (migration 0008)."""
+
 TRADE_CANDLES = {"market_data": "1m", "market_data_1h": "1h", "market_data_1d": "1d"}
 """The trade candle tables and the interval each holds."""
 
@@ -60,7 +64,7 @@ def table_rows(
         f"SELECT {select} FROM {qualify(database)}`{table}` FINAL "
         "WHERE event_time >= {start:DateTime64(3, 'UTC')} ORDER BY event_time"
     )
-    return _frame(client, sql, {"start": bind_time(start)})
+    return _frame(client, sql, {"start": bind_time(start)}, list(columns))
 
 
 def trade_candles(
@@ -72,7 +76,7 @@ def trade_candles(
     bucket = {"1m": "min", "1h": "h", "1d": "D"}[interval]
     first = pd.Timestamp(start).floor(bucket).to_pydatetime()
     sql = all_ohlcv_sql(interval, database)
-    frame = _frame(client, sql, {"start": bind_time(first), "end": bind_time(end)})
+    frame = _frame(client, sql, {"start": bind_time(first), "end": bind_time(end)}, CANDLE_COLUMNS)
     return frame[["time", "exchange", "pair", "open", "high", "low", "close", "volume"]]
 
 
@@ -84,7 +88,8 @@ FROM {qualify(database)}quote_candles
 WHERE minute >= toStartOfMinute({{start:DateTime64(3, 'UTC')}})
 GROUP BY exchange, pair, minute
 ORDER BY exchange, pair, minute"""
-    return _frame(client, sql, {"start": bind_time(start)})
+    columns = ["minute", "exchange", "pair", "open", "high", "low", "close"]
+    return _frame(client, sql, {"start": bind_time(start)}, columns)
 
 
 def minute_prices(client: Client, start: datetime, *, database: str) -> pd.DataFrame:
@@ -93,13 +98,30 @@ def minute_prices(client: Client, start: datetime, *, database: str) -> pd.DataF
     return frame.rename(columns={"close": "price"})[["minute", "pair", "exchange", "price"]]
 
 
-def history_candles(client: Client, start: datetime, *, database: str) -> pd.DataFrame:
-    """Backfilled candles (``ohlcv_history``, migration 0008) opening from ``start``."""
-    sql = f"""SELECT exchange, pair, interval, open_time, open, high, low, close, volume
+def history_candles(
+    client: Client,
+    start: datetime,
+    end: datetime | None = None,
+    *,
+    database: str,
+    exchange: str | None = None,
+    pair: str | None = None,
+) -> pd.DataFrame:
+    """Backfilled candles (``ohlcv_history``, migration 0008) opening in ``[start, end)``,
+    of one exchange and pair when given (a backfill partition)."""
+    where = ["open_time >= {start:DateTime64(3, 'UTC')}"]
+    params = {"start": bind_time(start)}
+    if end is not None:
+        where.append("open_time < {end:DateTime64(3, 'UTC')}")
+        params["end"] = bind_time(end)
+    if exchange is not None and pair is not None:
+        where.append("exchange = {exchange:String} AND pair = {pair:String}")
+        params.update(exchange=exchange, pair=pair)
+    sql = f"""SELECT {", ".join(HISTORY_COLUMNS)}
 FROM {qualify(database)}ohlcv_history FINAL
-WHERE open_time >= {{start:DateTime64(3, 'UTC')}}
+WHERE {" AND ".join(where)}
 ORDER BY exchange, pair, interval, open_time"""
-    return _frame(client, sql, {"start": bind_time(start)})
+    return _frame(client, sql, params, HISTORY_COLUMNS)
 
 
 def newest_by_venue(client: Client, table: str, start: datetime, *, database: str) -> pd.DataFrame:
@@ -108,7 +130,7 @@ def newest_by_venue(client: Client, table: str, start: datetime, *, database: st
 FROM {qualify(database)}`{table}`
 WHERE event_time >= {{start:DateTime64(3, 'UTC')}}
 GROUP BY venue ORDER BY venue"""
-    return _frame(client, sql, {"start": bind_time(start)})
+    return _frame(client, sql, {"start": bind_time(start)}, ["venue", "last_event"])
 
 
 def accepted_by_venue(client: Client, start: datetime, *, database: str) -> pd.DataFrame:
@@ -122,7 +144,8 @@ WHERE event_time >= {{start:DateTime64(3, 'UTC')}}
 GROUP BY venue"""
         for table in KIND_OF_TABLE
     ]
-    return _frame(client, "\nUNION ALL\n".join(parts), {"start": bind_time(start)})
+    sql = "\nUNION ALL\n".join(parts)
+    return _frame(client, sql, {"start": bind_time(start)}, ["table", "venue", "rows"])
 
 
 def dead_by_topic(client: Client, start: datetime, *, database: str) -> pd.DataFrame:
@@ -132,12 +155,16 @@ def dead_by_topic(client: Client, start: datetime, *, database: str) -> pd.DataF
 FROM {qualify(database)}dead_letters
 WHERE event_time >= {{start:DateTime64(3, 'UTC')}}
 GROUP BY source_topic"""
-    return _frame(client, sql, {"start": bind_time(start)})
+    return _frame(client, sql, {"start": bind_time(start)}, ["source_topic", "rows"])
 
 
-def _frame(client: Client, sql: str, parameters: dict[str, Any]) -> pd.DataFrame:
+def _frame(
+    client: Client, sql: str, parameters: dict[str, Any], columns: Sequence[str]
+) -> pd.DataFrame:
+    """The answer as a frame with ``columns`` (also when no row came, and then no column
+    names either)."""
     result = client.query(sql, parameters=parameters)
-    frame = pd.DataFrame(list(result.result_rows), columns=list(result.column_names))
+    frame = pd.DataFrame(list(result.result_rows), columns=list(columns))
     for column in frame.columns:
         # Every time column is UTC; clickhouse-connect hands DateTime64 back naive.
         if frame[column].dtype.kind == "M" or _holds_datetimes(frame[column]):

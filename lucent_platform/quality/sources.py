@@ -21,8 +21,8 @@ from lucent_platform.topics import Kind, normalized
 KIND_OF_TABLE = {TABLE_FOR_TOPIC[normalized(kind)]: kind.value for kind in Kind}
 """``prices`` → ``prices``, ``orderbook_top`` → ``orderbook`` …: a raw table's topic kind."""
 
-RATED_KINDS = tuple(kind.value for kind in Kind if kind is not Kind.ORDERBOOK)
-"""Kinds whose failure rate is checked. Not order books: ``orderbook_top`` stores snapshots
+UNRATED = (Kind.ORDERBOOK.value,)
+"""Kinds whose failure rate is not checked: order books, as ``orderbook_top`` stores snapshots
 only, so the accepted deltas (most book messages, and most book dead letters) are not there to
 divide by."""
 
@@ -70,20 +70,23 @@ def rates(accepted: pd.DataFrame, dead: pd.DataFrame) -> pd.DataFrame:
     """Failure rate per (kind, venue): ``accepted`` (table, venue, rows) stored messages and
     ``dead`` (source_topic, rows) dead letters → kind, venue, accepted, dead, rate =
     dead / (dead + accepted). Venues are compared as topic segments (lower case)."""
-    stored = accepted.assign(
-        kind=accepted["table"].map(KIND_OF_TABLE), venue=accepted["venue"].str.lower()
-    )
+    stored = pd.DataFrame({
+        "kind": accepted["table"].map(KIND_OF_TABLE).astype(str),
+        "venue": accepted["venue"].astype(str).str.lower(),
+        "rows": accepted["rows"].astype("int64"),
+    })  # fmt: skip
     stored = stored.groupby(["kind", "venue"], as_index=False)["rows"].sum()
-    sources = [source_of_topic(t) for t in dead["source_topic"]]
-    letters = (
-        dead.assign(kind=[kind for kind, _ in sources], venue=[venue for _, venue in sources])
-        .groupby(["kind", "venue"], as_index=False)["rows"]
-        .sum()
-    )
+    topics = [source_of_topic(t) for t in dead["source_topic"]]
+    letters = pd.DataFrame({
+        "kind": pd.Series([kind for kind, _ in topics], dtype=object),
+        "venue": pd.Series([venue for _, venue in topics], dtype=object),
+        "rows": dead["rows"].astype("int64").to_numpy(),
+    })  # fmt: skip
+    letters = letters.groupby(["kind", "venue"], as_index=False)["rows"].sum()
     frame = stored.merge(letters, on=["kind", "venue"], how="outer", suffixes=("_ok", "_dead"))
     frame = frame.fillna({"rows_ok": 0, "rows_dead": 0})
     frame = frame.rename(columns={"rows_ok": "accepted", "rows_dead": "dead"})
-    frame = frame[~frame["kind"].isin([Kind.ORDERBOOK.value])]
+    frame = frame[~frame["kind"].isin(UNRATED)]
     frame = frame.astype({"accepted": "int64", "dead": "int64"})
     frame = frame.assign(rate=frame["dead"] / (frame["dead"] + frame["accepted"]))
     frame = frame[["kind", "venue", "accepted", "dead", "rate"]]

@@ -22,7 +22,19 @@ from lucent_platform.quality.config import FRESHNESS_TABLES, QualityConfig, Seve
 from lucent_platform.quality.outcome import Outcome
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from lucent_platform.adapters.clickhouse import Client
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One backfill partition: an instrument's ``[start, end)`` (a UTC day)."""
+
+    exchange: str
+    pair: str
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,8 @@ class Scope:
     now: datetime
     config: QualityConfig
     exchanges: tuple[str, ...] = ()
+    partition: Partition | None = None
+    """Set when the checks run with a backfill partition: the history checks read only it."""
 
     @property
     def start(self) -> datetime:
@@ -66,8 +80,11 @@ def _recent(config: QualityConfig) -> str:
     return f"rows with an event time in the last {config.window_minutes} min"
 
 
-def _history(config: QualityConfig) -> str:
-    return f"candles opening in the last {config.history_days} days"
+def _history_window(config: QualityConfig) -> str:
+    return (
+        f"candles opening in the last {config.history_days} days (in a backfill run: its "
+        "partition's day and instrument)"
+    )
 
 
 def _lookback(config: QualityConfig) -> str:
@@ -120,14 +137,24 @@ def _quote_candles(scope: Scope) -> Outcome:
     return candles.ohlcv_consistent(frame, sample_rows=scope.config.sample_rows)
 
 
+def _history(scope: Scope) -> pd.DataFrame:
+    if (part := scope.partition) is None:
+        return reads.history_candles(scope.client, scope.history_start, database=scope.database)
+    return reads.history_candles(
+        scope.client, part.start, part.end, database=scope.database,
+        exchange=part.exchange, pair=part.pair,
+    )  # fmt: skip
+
+
 def _history_candles(scope: Scope) -> Outcome:
-    frame = reads.history_candles(scope.client, scope.history_start, database=scope.database)
-    return candles.ohlcv_consistent(frame, sample_rows=scope.config.sample_rows)
+    return candles.ohlcv_consistent(_history(scope), sample_rows=scope.config.sample_rows)
 
 
 def _history_gaps(scope: Scope) -> Outcome:
-    frame = reads.history_candles(scope.client, scope.history_start, database=scope.database)
-    return candles.no_candle_gaps(frame, sample_rows=scope.config.sample_rows)
+    part = scope.partition
+    window = None if part is None else (part.start, part.end)
+    sample_rows = scope.config.sample_rows
+    return candles.no_candle_gaps(_history(scope), window=window, sample_rows=sample_rows)
 
 
 def _venues(scope: Scope) -> Outcome:
@@ -203,8 +230,9 @@ def _checks() -> tuple[QualityCheck, ...]:
                      _OHLCV + "Mid-price candles: no volume.", _recent, _quote_candles),
         QualityCheck("quote_candles", "venues_agree", "WARN", _VENUES, _recent, _venues),
         QualityCheck("ohlcv_history", "ohlcv_consistent", "ERROR",
-                     _OHLCV + "Backfilled candles.", _history, _history_candles),
-        QualityCheck("ohlcv_history", "no_candle_gaps", "WARN", _GAPS, _history, _history_gaps),
+                     _OHLCV + "Backfilled candles.", _history_window, _history_candles),
+        QualityCheck("ohlcv_history", "no_candle_gaps", "WARN",
+                     _GAPS, _history_window, _history_gaps),
         QualityCheck("dead_letters", "failure_rate", "ERROR", _RATE, _recent, _failure_rate),
     ]  # fmt: skip
     return tuple(found)
