@@ -12,7 +12,7 @@ schedule functions at definition time.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -101,16 +101,25 @@ def ohlcv_history(
     pool=POOL,
     description=(
         "Public trades from the exchange's REST API (ccxt fetch_trades, paged by time, "
-        "rate-limited), one partition per UTC day × instrument; a run replaces its partition."
+        "rate-limited), one partition per UTC day × instrument; a run replaces its partition. "
+        "Venues whose API pages trades by id only (Coinbase) are skipped: no materialization."
     ),
+    output_required=False,
 )
 def trades_history(
     context: dg.AssetExecutionContext,
     clickhouse: ClickHouseResource,
     exchange_rest: ExchangeRestResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     instrument, window = _partition(context)
     source = exchange_rest.history(instrument.exchange)
+    if not source.limits.trades_by_time:
+        # the partition stays unmaterialized, so the UI shows it missing rather than empty
+        context.log.warning(
+            "%s: its REST API pages trades by trade id only, not by time: no trades history "
+            "(candles are fetched)", instrument.exchange,
+        )  # fmt: skip
+        return
     began = time.monotonic()
     fetched = _fetch(lambda: source.trades(instrument, window))
     rows = trade_rows(instrument, fetched.items, window)
@@ -120,7 +129,7 @@ def trades_history(
         "%s %s: %d trades stored, %d requests in %.1f s",
         instrument.key, window.start.date(), stored, fetched.requests, seconds,
     )  # fmt: skip
-    return dg.MaterializeResult(metadata=_common(source, fetched, rows, stored, seconds))
+    yield dg.MaterializeResult(metadata=_common(source, fetched, rows, stored, seconds))
 
 
 history_job = dg.define_asset_job(

@@ -211,6 +211,21 @@ def test_an_unreachable_exchange_fails_fast_with_a_clear_message(
     )
 
 
+def test_trades_of_a_venue_paging_by_id_only_are_skipped_not_faked(
+    server: ExchangeServer,
+    clickhouse_server: EmbeddedClickHouse,
+    clickhouse: Client,
+    instance: dg.DagsterInstance,
+) -> None:
+    requests_before = len(server.rest_requests)
+    res = resources(server, clickhouse_server, clickhouse)
+    result = materialize([trades_history], BINANCE_DAY, "coinbase:BTC-USD", instance,
+                         resources=res)  # fmt: skip
+    assert result.success
+    assert result.asset_materializations_for_node(trades_history.op.name) == []
+    assert len(server.rest_requests) == requests_before  # nothing asked of any exchange
+
+
 def test_sensor_adds_a_partition_per_new_instrument_on_the_streams(
     clickhouse_server: EmbeddedClickHouse, clickhouse: Client, instance: dg.DagsterInstance
 ) -> None:
