@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lucent_platform import topics
+from lucent_platform.analytics.rows import TABLE_FOR_TOPIC
 from lucent_platform.simulator.config import DEFAULT_POOLS
 from lucent_platform.topics import Kind, normalized
 
@@ -88,6 +89,21 @@ def flows(raw_topics: Iterable[str]) -> dict[str, Flow]:
         # Written by `lucent alerts add|remove`; the alert engine reads it whole, without a group.
         Flow(topics.USER_ALERT_RULES, "lucent alerts add|remove"),
         Flow(topics.CHECKPOINTS, "the micro-batch runtime of every windowed worker"),
+        # The predictions worker's model outputs (features from these three streams), recorded
+        # from NATS agents.predictions.> for the analytics store.
+        Flow(
+            topics.AGENTS_PREDICTIONS,
+            "predictions (recorded from NATS agents.predictions.>)",
+            (prices, normalized(Kind.TRADES), normalized(Kind.YIELDS)),
+            (SINK,),
+        ),
     )
     found |= {flow.topic: flow for flow in fixed}
+    # A catalog topic this module does not describe yet still appears, with what is known.
+    for spec in topics.fixed_topics():
+        if spec.name not in found:
+            readers = (SINK,) if spec.name in TABLE_FOR_TOPIC else ()
+            found[spec.name] = Flow(
+                spec.name, "not described in lucent_platform.topology", (), readers
+            )
     return found
