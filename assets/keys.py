@@ -52,3 +52,8 @@ def dataset_key(name: str) -> dg.AssetKey:
 def model_key(name: str) -> dg.AssetKey:
     """A trained model."""
     return dg.AssetKey([MODELS, name])
+
+
+def archive_key(name: str) -> dg.AssetKey:
+    """Parquet archives of ClickHouse data (``raw_tables``: every raw table, by day)."""
+    return dg.AssetKey([ARCHIVE, name])

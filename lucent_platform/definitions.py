@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.archive import raw_tables
 from assets.datasets import features
 from assets.history import history_daily_schedule, history_job, ohlcv_history, trades_history
 from assets.models import baseline
@@ -35,6 +36,7 @@ defs = dg.Definitions(
         *stream_specs(load_settings()),
         features,
         baseline,
+        raw_tables,
         ohlcv_history,
         trades_history,
     ],
