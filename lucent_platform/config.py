@@ -55,6 +55,7 @@ _STAGE_CONFIGS = {
     "alerts_config": "lucent_platform.signals.apps.alerts:alerts_config",
     "dataset_config": "lucent_platform.datasets.config:dataset_config",
     "quality_config": "lucent_platform.quality.config:quality_config",
+    "domain_config": "lucent_platform.domain.config:domain_config",
 }
 
 _MODEL = SettingsConfigDict(
@@ -150,6 +151,14 @@ class Settings(BaseSettings):
         '{"window_minutes": 60, "max_age_s": {"prices": 120, "trades": 300, "yields": 1800}, '
         '"max_deviation_bps": 100, "max_failure_rate": 0.05, "history_days": 2, '
         '"severity": {"venues_agree": "ERROR"}, ...}.',
+    )
+
+    domain_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The domain handlers' portfolio: capital, sizing caps, targets, as JSON: "
+        '{"portfolio": "main", "owner": "u-42", "capital_usd": 100000, "risk_budget": 0.5, '
+        '"max_share_per_venue": 0.2, "kelly_fraction": 0.25, "drift_threshold": 0.05, '
+        '"target_weights": {"BTC": 0.4, "ETH": 0.4, "USDT": 0.2}, ...}.',
     )
 
     # --- Training datasets, baseline model, archival --------------------------------------

@@ -11,7 +11,7 @@ import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
 from lucent_platform.config import Settings
@@ -32,13 +32,18 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-async def connect(settings: Settings, url: str, *, name: str = "lucent") -> Client:
-    """An open connection; fails fast (no endless reconnect) when the server is absent."""
+async def connect(
+    settings: Settings, url: str, *, name: str = "lucent", reconnect_forever: bool = False
+) -> Client:
+    """An open connection; fails fast when the server is absent. Once connected it reconnects
+    a few times (commands), or for ever every half second (``reconnect_forever``: always-on
+    workers, which must ride out a NATS restart)."""
     return await nats.connect(
         servers=[url],
         name=name,
         connect_timeout=5,
-        max_reconnect_attempts=5,
+        max_reconnect_attempts=-1 if reconnect_forever else 5,
+        reconnect_time_wait=0.5 if reconnect_forever else 2,
         allow_reconnect=True,
         **connect_options(settings),
     )
@@ -106,3 +111,35 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 3)  # the server answers in nanoseconds
     return value
+
+
+async def publish_once(
+    js: JetStreamContext, subject: str, payload: bytes, msg_id: str, *, timeout: float = 2.0
+) -> bool:
+    """Publish to JetStream and wait for the stream's acknowledgement; ``msg_id`` goes out as
+    ``Nats-Msg-Id``, so a repeat within the stream's duplicate window is dropped. Returns True
+    when the stream reports it a duplicate. Raises ``nats.errors.Error`` (timeouts, no
+    stream, connection lost) for the caller to retry."""
+    ack = await js.publish(subject, payload, timeout=timeout, headers={"Nats-Msg-Id": msg_id})
+    return bool(ack.duplicate)
+
+
+async def durable_pull(
+    js: JetStreamContext,
+    stream: str,
+    durable: str,
+    *,
+    ack_wait_s: float = 30.0,
+    max_ack_pending: int = 1000,
+) -> JetStreamContext.PullSubscription:
+    """A durable pull consumer over the whole ``stream``, explicit acks (created once, then
+    bound to by every instance: they share its messages)."""
+    config = ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_ack_pending=max_ack_pending,
+    )
+    await js.add_consumer(stream, config)
+    return await js.pull_subscribe_bind(durable=durable, stream=stream)
