@@ -71,10 +71,28 @@ def _predictions(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _bridge(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.bridge import main
+
+    main(settings, endpoints)
+
+
+def _domain(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.domain.worker import main
+
+    main(settings, endpoints)
+
+
 def _model_available(settings: Settings) -> bool:
     from streaming.apps.predictions import model_available
 
     return model_available(settings)
+
+
+def _agents(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.agents.worker import main
+
+    main(settings, endpoints)
 
 
 def _processor_range(
@@ -93,7 +111,10 @@ WORKERS: dict[str, WorkerMain] = {
     "yield": _yield,
     "arbitrage": _arbitrage,
     "patterns": _patterns,
+    "agents": _agents,
     "predictions": _predictions,
+    "bridge": _bridge,
+    "domain": _domain,
 }
 """Name → entry point. ``lucent up`` starts them in this order (those in ``STARTS_WHEN``
 only when their condition holds)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -15,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from lucent_platform.adapters import kafka
+from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
 from lucent_platform.stack import StackError
 from lucent_platform.stack.endpoints import read_stack_file, resolve
 from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.ports import free_port
+from lucent_platform.subjects import STREAMS
 from lucent_platform.topics import fixed_topics, instrument_topics
 
 
@@ -41,6 +44,7 @@ def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Sett
         host, port = endpoints.nats_url.removeprefix("nats://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as conn:
             assert conn.recv(4096).startswith(b"INFO ")
+        assert _jetstream_streams(settings, endpoints.nats_url) == {sp.name for sp in STREAMS}
         assert Path(endpoints.eventstore).exists()
         # Any other command finds the same services through the stack file.
         assert read_stack_file(settings.data_dir) == endpoints
@@ -164,3 +168,14 @@ def test_a_child_that_dies_during_startup_shows_its_last_words(tmp_path: Path) -
     process.start()
     with pytest.raises(StackError, match="flaky exited during startup \\(code 3\\): cannot open"):
         process.wait_ready()
+
+
+def _jetstream_streams(settings: Settings, url: str) -> set[str]:
+    async def names() -> set[str]:
+        client = await nats_adapter.connect(settings, url)
+        try:
+            return {info.config.name or "" for info in await client.jetstream().streams_info()}
+        finally:
+            await client.close()
+
+    return asyncio.run(names())

@@ -64,6 +64,7 @@ class LocalStack:
         try:
             self.endpoints = self._start_data_services()
             self._provision_topics(self.endpoints)
+            self._provision_streams(self.endpoints)
             self._start_control_and_workers(self.endpoints)
         except BaseException:
             self.stop()
@@ -161,6 +162,30 @@ class LocalStack:
         if failed:
             raise StackError(f"topic provisioning failed: {failed[0].topic}: {failed[0].status}")
         log.info("topics ready (%d in the catalog)", len(results))
+
+    def _provision_streams(self, endpoints: Endpoints) -> None:
+        """The JetStream streams of the subject catalog (the bridge's commands, the domain
+        events' announcements), before any worker publishes to them."""
+        import asyncio
+
+        from lucent_platform.adapters import nats as nats_adapter
+        from lucent_platform.subjects import STREAMS
+
+        async def provision() -> list[nats_adapter.StreamResult]:
+            client = await nats_adapter.connect(self.settings, endpoints.nats_url)
+            try:
+                js = nats_adapter.jetstream(client)
+                return await nats_adapter.provision_streams(
+                    js, STREAMS, replicas=self.settings.nats_replicas
+                )
+            finally:
+                await client.close()
+
+        results = asyncio.run(provision())
+        failed = [r for r in results if r.status.startswith("failed")]
+        if failed:
+            raise StackError(f"stream provisioning failed: {failed[0].stream}: {failed[0].status}")
+        log.info("JetStream streams ready (%d in the catalog)", len(results))
 
     def _start_control_and_workers(self, endpoints: Endpoints) -> None:
         env = {**endpoints.as_env(), "LUCENT_DATA_DIR": str(self.settings.data_dir.resolve())}
