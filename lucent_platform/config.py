@@ -174,6 +174,18 @@ class Settings(BaseSettings):
         description="The model `lucent worker predictions` loads (its newest file under "
         "DATA_DIR/models/NAME/) and names on agents.predictions.NAME.PAIR.",
     )
+    agents_stale_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Agents' queries: a venue's quote this far (ms of event time) behind the "
+        "pair's newest is marked stale and left out of the best bid/ask.",
+    )
+    agents_warmup_s: int = Field(
+        default=300,
+        ge=0,
+        description="`lucent worker agents` starts reading market.prices.all this many seconds "
+        "back, so it answers for every venue that quoted lately.",
+    )
     archive_after_days: int = Field(
         default=7,
         ge=1,

@@ -95,6 +95,12 @@ def _agents(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _agents(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.agents.worker import main
+
+    main(settings, endpoints)
+
+
 def _processor_range(
     settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
 ) -> WorkerMetrics:
@@ -111,6 +117,7 @@ WORKERS: dict[str, WorkerMain] = {
     "yield": _yield,
     "arbitrage": _arbitrage,
     "patterns": _patterns,
+    "agents": _agents,
     "agents": _agents,
     "predictions": _predictions,
     "bridge": _bridge,
