@@ -46,11 +46,10 @@ def outcome(
     """The outcome of ``broken`` on ``frame`` (``what`` names its rows: "rows", "venues" …)."""
     failing = len(broken.rows)
     sample = frame.reset_index(drop=True).iloc[list(broken.rows[:sample_rows])]
-    summary = (
-        f"{failing} of {len(frame)} {what} break {', '.join(_broken(broken))}"
-        if failing
-        else f"all {len(frame)} {what} pass"
-    )
+    if failing:
+        summary = f"{failing} of {len(frame)} {what} break {', '.join(_broken(broken))}"
+    else:
+        summary = f"all {len(frame)} {what} pass" if len(frame) else f"no {what} in the window"
     return Outcome(
         passed=failing == 0,
         checked=len(frame),
