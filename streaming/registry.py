@@ -95,12 +95,6 @@ def _agents(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
-def _agents(settings: Settings, endpoints: Endpoints) -> None:
-    from streaming.agents.worker import main
-
-    main(settings, endpoints)
-
-
 def _processor_range(
     settings: Settings, bootstrap: str, stop: StopSignal, until: Mapping[tuple[str, int], int]
 ) -> WorkerMetrics:
@@ -117,7 +111,6 @@ WORKERS: dict[str, WorkerMain] = {
     "yield": _yield,
     "arbitrage": _arbitrage,
     "patterns": _patterns,
-    "agents": _agents,
     "agents": _agents,
     "predictions": _predictions,
     "bridge": _bridge,
