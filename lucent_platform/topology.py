@@ -89,11 +89,11 @@ def flows(raw_topics: Iterable[str]) -> dict[str, Flow]:
         # Written by `lucent alerts add|remove`; the alert engine reads it whole, without a group.
         Flow(topics.USER_ALERT_RULES, "lucent alerts add|remove"),
         Flow(topics.CHECKPOINTS, "the micro-batch runtime of every windowed worker"),
-        # The predictions worker's model outputs (features from these three streams), recorded
-        # from NATS agents.predictions.> for the analytics store.
+        # The predictions worker's model outputs (features from these three streams, published
+        # on NATS), recorded by the agents worker from the AGENTS stream for the analytics store.
         Flow(
             topics.AGENTS_PREDICTIONS,
-            "predictions (recorded from NATS agents.predictions.>)",
+            "agents (from NATS agents.predictions.>, published by predictions)",
             (prices, normalized(Kind.TRADES), normalized(Kind.YIELDS)),
             (SINK,),
         ),
