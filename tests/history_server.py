@@ -5,9 +5,10 @@ rows whose time is within ``startTime``..``endTime`` (inclusive), at most ``limi
 klines of ADABTC come from Binance's own public dump of 2021-11-27 (every minute of the day,
 the CSV holding the very fields of the API's kline arrays);
 Kraken ``/0/public/OHLC`` (recorded 2025-11-10/11) answers the recorded candles after ``since``
-(seconds), at most 720. Markets come from the recorded ``exchangeInfo`` and ``AssetPairs``
-shipped under ``lucent_platform/connectors/markets``. Nothing is invented: every row served is
-a recorded one.
+(seconds), at most 720; ``/0/public/Trades`` answers the trade of ccxt's own recorded Kraken
+test case (2024-03-13) from ``since`` on. Markets come from the recorded ``exchangeInfo`` and
+``AssetPairs`` shipped under ``lucent_platform/connectors/markets``. Nothing is invented:
+every row served is a recorded one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ KLINES = json.loads((MARKET / "binance" / "rest_klines_BTCUSDT_1m.json").read_te
 ADABTC_CSV = MARKET / "binance" / "klines_ADABTC_1m_2021-11-27.csv"
 AGG_TRADES = json.loads((MARKET / "binance" / "rest_aggTrades_BTCUSDT.json").read_text())
 KRAKEN_OHLC = json.loads((MARKET / "kraken" / "rest_OHLC_XBTUSDT_1m.json").read_text())
+KRAKEN_CCXT_CASES = json.loads((MARKET / "kraken" / "ccxt_static_response_subset.json").read_text())
+KRAKEN_TRADES_CASE = KRAKEN_CCXT_CASES["methods"]["fetchTrades"][0]
 KRAKEN_MAX_CANDLES = 720
 
 
@@ -64,6 +67,14 @@ def kraken_ohlc(query: dict[str, str]) -> dict[str, Any]:
     return {"error": [], "result": {"XBTUSDT": rows, "last": result["last"]}}
 
 
+def kraken_trades(query: dict[str, str]) -> dict[str, Any]:
+    since = float(query.get("since", 0))
+    count = int(query.get("count", 1000))
+    result = KRAKEN_TRADES_CASE["httpResponse"]["result"]
+    rows = [row for row in result["XBTUSDT"] if row[2] >= since][:count]
+    return {"error": [], "result": {"XBTUSDT": rows, "last": result["last"]}}
+
+
 def _markets(name: str) -> Any:
     return json.loads((MARKETS_DIR / name).read_text())
 
@@ -75,6 +86,7 @@ def routes() -> dict[str, Responder | Any]:
         "/api/v3/aggTrades": binance_agg_trades,
         "/0/public/AssetPairs": _markets("kraken_AssetPairs.json"),
         "/0/public/OHLC": kraken_ohlc,
+        "/0/public/Trades": kraken_trades,
     }
 
 

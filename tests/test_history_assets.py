@@ -28,6 +28,7 @@ from tests.history_server import (
     AGG_TRADES,
     KLINES,
     KRAKEN_OHLC,
+    KRAKEN_TRADES_CASE,
     dump_klines,
     history_server,
     rest_urls,
@@ -169,6 +170,26 @@ def test_kraken_day_pages_through_720_candle_answers_and_reports_its_gap(
     assert meta["missing_candles"] == 12 * 60 + 17  # 00:00–12:17 had no recorded candles
     assert meta["outside_day"] == 18  # the answer ran on to 00:17 the next day
     assert meta["requests"] == 4  # markets + 300 + 300 + the rest
+
+
+def test_kraken_trades_are_stored_as_ccxt_parses_them(
+    server: ExchangeServer,
+    clickhouse_server: EmbeddedClickHouse,
+    clickhouse: Client,
+    instance: dg.DagsterInstance,
+) -> None:
+    res = resources(server, clickhouse_server, clickhouse, rate_limit_ms=50)
+    result = materialize([trades_history], "2024-03-13", "kraken:BTC-USDT", instance,
+                         resources=res)  # fmt: skip
+    assert result.success
+    stored = clickhouse.query(
+        "SELECT trade_id, toUnixTimestamp64Milli(time), price, amount, side FROM trades_history"
+    ).result_rows
+    # ccxt's own test case says what its parser makes of the recorded answer
+    (expected,) = KRAKEN_TRADES_CASE["parsedResponse"]
+    assert stored == [(expected["id"], expected["timestamp"], expected["price"],
+                       expected["amount"], expected["side"])]  # fmt: skip
+    assert metadata(result, trades_history)["requests"] == 2  # markets + one short page
 
 
 def test_requests_are_spaced_by_the_rate_limiter(
