@@ -113,7 +113,7 @@ class DomainWorker:
             while not self.stop.stopped:
                 try:
                     messages = await sub.fetch(self.batch, timeout=self.fetch_timeout_s)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nats-py raises both kinds
                     messages = []
                 except NatsError as exc:  # disconnected: the client is reconnecting
                     counts["fetch_errors"] += 1
@@ -190,7 +190,7 @@ class DomainWorker:
                 ):
                     await nats_adapter.publish_once(js, subject, body, str(event.id))
                     counts["announced"] += 1
-        except NatsError as exc:
+        except (NatsError, TimeoutError) as exc:
             counts["announce_failures"] += 1
             log.warning("announcing failed (%s): will be repeated", exc)
             return False
@@ -199,7 +199,10 @@ class DomainWorker:
     async def _settle(self, ack: Any) -> bool:
         try:
             await ack
-        except NatsError as exc:  # the server will redeliver; the handler is idempotent
+        except (
+            NatsError,
+            TimeoutError,
+        ) as exc:  # the server will redeliver; the handler is idempotent
             log.warning("ack failed (%s): the command will be redelivered", exc)
             return False
         return True
