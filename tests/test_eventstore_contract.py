@@ -102,6 +102,8 @@ class EventStoreContract:
         assert positions(limit=2) == [0, 1]
         assert positions(stream_position=3) == [3, 4]
         assert positions(stream_position=1, limit=2) == [1, 2]
+        # past the end: nothing new yet (how a handler catches up on a stream it holds)
+        assert positions(stream_position=5) == []
         assert positions(backwards=True) == [4, 3, 2, 1, 0]
         assert positions(backwards=True, limit=2) == [4, 3]
         assert positions(backwards=True, stream_position=2, limit=2) == [2, 1]
