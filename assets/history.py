@@ -14,6 +14,7 @@ schedule functions at definition time.
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -45,7 +46,10 @@ POOL = "exchange_rest"
 """Dagster concurrency pool of the REST fetches: ``dagster instance concurrency set
 exchange_rest 2`` caps how many run at once across a backfill's runs."""
 
-instruments_partitions = dg.DynamicPartitionsDefinition(name="instruments")
+INSTRUMENTS = "instruments"
+"""The dynamic partitions of instruments (``binance:BTC-USDT``), added by the sensor."""
+
+instruments_partitions = dg.DynamicPartitionsDefinition(name=INSTRUMENTS)
 history_partitions = dg.MultiPartitionsDefinition(
     {
         "date": dg.DailyPartitionsDefinition(start_date=HISTORY_START, timezone="UTC"),
@@ -151,7 +155,7 @@ def history_daily_schedule(
 ) -> list[dg.RunRequest] | dg.SkipReason:
     now = context.scheduled_execution_time or datetime.now(UTC)
     day = previous_day(now).isoformat()
-    instruments = sorted(context.instance.get_dynamic_partitions(instruments_partitions.name))
+    instruments = sorted(context.instance.get_dynamic_partitions(INSTRUMENTS))
     if not instruments:
         return dg.SkipReason(
             "no instruments yet: instrument_partitions_sensor adds them once the streams "
@@ -204,7 +208,7 @@ def _store(
 
 def _common(
     source: RestHistory, fetched: Fetched, rows: Rows, stored: int, seconds: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "rows": stored,
         "fetched": len(fetched.items),

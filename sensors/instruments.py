@@ -11,7 +11,7 @@ No ``from __future__ import annotations`` here: Dagster reads the sensor's annot
 
 import dagster as dg
 
-from assets.history import instruments_partitions
+from assets.history import INSTRUMENTS, instruments_partitions
 from lucent_platform.connectors.rest import LIMITS
 from lucent_platform.history.instruments import new_instruments
 from lucent_platform.history.store import stream_instruments
@@ -38,7 +38,7 @@ def instrument_partitions_sensor(
         seen = stream_instruments(client, database)
     finally:
         client.close()
-    known = context.instance.get_dynamic_partitions(instruments_partitions.name)
+    known = context.instance.get_dynamic_partitions(INSTRUMENTS)
     new = new_instruments(seen, known, BACKFILL_EXCHANGES)
     if not new:
         return dg.SkipReason(

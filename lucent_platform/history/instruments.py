@@ -10,6 +10,7 @@ or control characters: the two patterns below allow none of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EXCHANGE_PATTERN = re.compile(r"[a-z0-9]+")
@@ -55,7 +56,7 @@ def parse_instrument_key(key: str) -> InstrumentKey:
 
 
 def new_instruments(
-    seen: list[tuple[str, str]], known: list[str], exchanges: frozenset[str]
+    seen: Iterable[tuple[str, str]], known: Iterable[str], exchanges: frozenset[str]
 ) -> list[InstrumentKey]:
     """Instruments ``seen`` on the streams (exchange, pair) that are not ``known`` partition
     keys yet, limited to ``exchanges`` we can backfill; sorted, each once. Rows whose exchange
