@@ -263,3 +263,40 @@ def read_topic(
 
 def _as_bytes(value: str | bytes | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
+
+
+def read_record(
+    settings: Settings,
+    bootstrap_servers: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    *,
+    timeout: float = 5.0,
+) -> Record | None:
+    """The record at ``offset`` of one partition (None when it is gone or never was), read
+    without joining a group: for tracing a message back (``lucent trace``)."""
+    probe = consumer(settings, bootstrap_servers, group_id="lucent-inspect")
+    try:
+        # Only the low watermark is trusted: the local broker misreports the high one after a
+        # batch (see kafka_time), so an offset past the end is found out by reading.
+        low, _ = probe.get_watermark_offsets(
+            TopicPartition(topic, partition), timeout=timeout, cached=False
+        )
+        if offset < low:
+            return None
+        probe.assign([TopicPartition(topic, partition, offset)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = probe.poll(0.2)
+            if m is None:
+                continue
+            if m.error() is not None or m.offset() != offset:
+                return None
+            return Record(topic, partition, offset, m.timestamp()[1], _as_bytes(m.key()),
+                          _as_bytes(m.value()))  # fmt: skip
+        return None
+    except KafkaException:
+        return None
+    finally:
+        probe.close()

@@ -52,15 +52,19 @@ def _register() -> None:
         bench,
         clickhouse,
         demo,
+        events,
         feeds,
         query,
         reprocess,
         stack,
         topics,
+        trace,
         worker,
     )
 
-    for module in (stack, topics, clickhouse, worker, feeds, reprocess, demo, query, alerts, bench):
+    commands = (stack, topics, clickhouse, worker, feeds, reprocess, demo, query, alerts, bench,
+                trace, events)  # fmt: skip
+    for module in commands:
         for command in module.COMMANDS:
             cli.add_command(command)
 
