@@ -4,6 +4,7 @@ through ccxt, into the embedded ClickHouse; the instrument sensor and the daily 
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -206,8 +207,9 @@ def test_requests_are_spaced_by_the_rate_limiter(
     pages = server.rest_times[first + 1 :]  # after the markets request
     gaps = [b - a for a, b in itertools.pairwise(pages)]
     assert len(gaps) == 4
-    # ccxt weighs Binance klines with limit < 100 at 0.4 of a request: 160 ms apart
-    assert min(gaps) >= 0.14, gaps
+    # ccxt weighs Binance klines with limit < 100 at 0.4 of a request: 160 ms apart (times
+    # are taken by the server, whose thread a loaded box may delay for one request, not all)
+    assert statistics.median(gaps) >= 0.15 and min(gaps) >= 0.1, gaps
     assert metadata(result, ohlcv_history)["rate_limit_ms"] == 400
 
 
