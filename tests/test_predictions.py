@@ -35,7 +35,7 @@ from lucent_platform.messages import (
     YieldRate,
 )
 from lucent_platform.models.baseline import load_latest, save, train
-from lucent_platform.models.predictor import Predictor
+from lucent_platform.models.predictor import Predictor, Reorder, event_order
 from lucent_platform.topics import TopicSpec
 from resources import StorageResource
 from streaming.apps.predictions import model_available, run
@@ -132,6 +132,20 @@ def test_online_predictions_see_the_rows_of_the_dataset() -> None:
         assert (p.pair, p.horizon, p.interval, p.close) == ("BTC-USDT", 1, "1s", row["close"])
 
 
+def test_reorder_releases_in_event_order_up_to_a_time() -> None:
+    stream = envelopes(random_ticks(4, seconds=3))
+    by_topic = sorted(stream, key=lambda e: (type(e.data).__name__, e.header.event_time_ms))
+    held = Reorder()
+    held.add(by_topic[: len(stream) // 2])
+    first = held.release(1500)
+    held.add(by_topic[len(stream) // 2 :])
+    rest = held.release(1500) + held.release()
+    assert all(e.header.event_time_ms <= 1500 for e in first) and len(held) == 0
+    assert first + rest != sorted(stream, key=event_order)  # half of it came too late
+    held.add(by_topic)
+    assert held.release(1500) + held.release() == sorted(stream, key=event_order)
+
+
 def test_the_worker_publishes_predictions_on_nats_from_prices_on_the_broker(
     kafka_bootstrap: str, nats_url: str, settings: Settings, unique: str, tmp_path: Path
 ) -> None:
@@ -144,15 +158,28 @@ def test_the_worker_publishes_predictions_on_nats_from_prices_on_the_broker(
     topics = [f"pr.prices.{unique}", f"pr.trades.{unique}", f"pr.yields.{unique}"]
     create_topics(settings, kafka_bootstrap, *(TopicSpec(t, 2) for t in topics))
     now = (time.time_ns() // 1_000_000) // 1000 * 1000
-    quotes = random_ticks(9, seconds=8, start_ms=now + 1000)[0]
-    stream = envelopes((quotes, [], []))
-    expected = Predictor(load_latest(settings.data_dir, name), live_from_ms=now - 1000).add(stream)
-    assert len(expected) >= 7
+    started = time.monotonic_ns()
+    clock = lambda: now + (time.monotonic_ns() - started) // 1_000_000  # noqa: E731
+    history = envelopes(random_ticks(8, seconds=20, start_ms=now - 22_000))  # for the warm-up
+    stream = envelopes(random_ticks(9, seconds=4, start_ms=now + 100))  # live
+    expected = Predictor(load_latest(settings.data_dir, name), live_from_ms=now - 999).add(
+        sorted(history + stream, key=event_order)
+    )
+    assert len(expected) >= 3
+    producer = kafka.producer(settings, kafka_bootstrap)
+    topic_of = {PriceUpdate: topics[0], Trade: topics[1], YieldRate: topics[2]}
+
+    def produce(envelopes: list[Envelope[Any]]) -> None:
+        for envelope in envelopes:  # each topic in event order, the topics interleaved anyhow
+            producer.produce(topic_of[type(envelope.data)], encode(envelope), b"BTC-USDT")
+        assert producer.flush(30) == 0
+
+    produce(history)
     stop = StopSignal()
     counts: list[Any] = []
     worker = threading.Thread(target=lambda: counts.append(run(
-        settings, kafka_bootstrap, nats_url, stop, topics=topics, clock_ms=lambda: now)),
-        daemon=True)  # fmt: skip
+        settings, kafka_bootstrap, nats_url, stop, topics=topics, lateness_ms=1000,
+        clock_ms=clock)), daemon=True)  # fmt: skip
 
     async def scenario() -> list[tuple[str, dict[str, Any]]]:
         client = await nats_adapter.connect(settings, nats_url)
@@ -164,10 +191,7 @@ def test_the_worker_publishes_predictions_on_nats_from_prices_on_the_broker(
         await client.subscribe(f"agents.predictions.{name}.>", cb=received)
         await client.flush()
         worker.start()
-        producer = kafka.producer(settings, kafka_bootstrap)
-        for envelope in stream:
-            producer.produce(topics[0], encode(envelope), b"BTC-USDT")
-        assert await asyncio.to_thread(producer.flush, 30) == 0
+        await asyncio.to_thread(produce, stream)
         deadline = time.monotonic() + 30
         while len(got) < len(expected) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -185,7 +209,9 @@ def test_the_worker_publishes_predictions_on_nats_from_prices_on_the_broker(
         (p.time, pytest.approx(p.probability_up)) for p in expected
     ]
     assert got[0][1]["model"] == name and got[0][1]["version"].startswith("model-")
-    assert counts[0]["predictions"] == len(expected) and counts[0]["in"] == len(stream)
+    assert counts[0]["predictions"] == len(expected) and counts[0]["late"] == 0
+    assert counts[0]["in"] == len(history) + len(stream)
+    assert counts[0]["warm-up"] >= len(history)  # and what of the live input was there already
 
 
 def test_the_baseline_asset_trains_on_a_range_of_built_days(tmp_path: Path) -> None:

@@ -69,6 +69,8 @@ class Predictor:
         self.pairs = {pair: PairFeatures(pair, self.config) for pair in self.config.pairs}
 
     def add(self, envelopes: Iterable[Envelope[Any]]) -> list[Prediction]:
+        """Feed ``envelopes`` (in event order: ``Reorder``); predictions of the bars they
+        closed."""
         rows: list[FeatureRow] = []
         for envelope in envelopes:
             data, event_ms = envelope.data, envelope.header.event_time_ms
@@ -105,6 +107,41 @@ class Predictor:
     @property
     def late(self) -> int:
         return sum(features.late for features in self.pairs.values())
+
+
+_RANK: dict[type, int] = {PriceUpdate: 0, Trade: 1, YieldRate: 2}
+
+
+def event_order(envelope: Envelope[Any]) -> tuple[int, int]:
+    """The datasets' input order (``datasets.build.by_time``): event time, then quotes
+    before trades before rates of the same millisecond."""
+    return envelope.header.event_time_ms, _RANK.get(type(envelope.data), 3)
+
+
+class Reorder:
+    """Envelopes from several topics back into event-time order before the features see
+    them. Each topic partition arrives in order, but partitions interleave as the consumer
+    fetches them; a trade arriving after the quote that closed its bar would be late. So
+    envelopes wait until ``release(until_ms)`` hands out, sorted, those at or before
+    ``until_ms`` (the worker passes its clock minus a lateness allowance)."""
+
+    def __init__(self) -> None:
+        self._held: list[Envelope[Any]] = []
+
+    def add(self, envelopes: Iterable[Envelope[Any]]) -> None:
+        self._held.extend(envelopes)
+
+    def release(self, until_ms: int | None = None) -> list[Envelope[Any]]:
+        """Held envelopes with event time <= ``until_ms`` (all when None), in event order."""
+        if until_ms is None:
+            ready, self._held = self._held, []
+        else:
+            ready = [e for e in self._held if e.header.event_time_ms <= until_ms]
+            self._held = [e for e in self._held if e.header.event_time_ms > until_ms]
+        return sorted(ready, key=event_order)
+
+    def __len__(self) -> int:
+        return len(self._held)
 
 
 def encode(prediction: Prediction) -> bytes:
