@@ -147,6 +147,7 @@ class Listener:
     def __init__(self, settings: Settings, url: str, subjects: list[str]) -> None:
         self.settings, self.url, self.subjects = settings, url, subjects
         self.received: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each, as it arrived
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -171,6 +172,7 @@ class Listener:
         async def on_message(msg: Any) -> None:
             with self._lock:
                 self.received.append((msg.subject, json.loads(msg.data), dict(msg.headers or {})))
+                self.arrived.append(time.monotonic())
 
         for subject in self.subjects:
             await client.subscribe(subject, cb=on_message)
@@ -182,6 +184,14 @@ class Listener:
     def on(self, subject: str) -> list[dict[str, Any]]:
         with self._lock:
             return [body for s, body, _ in self.received if s == subject]
+
+    def arrivals(self, subject: str) -> list[tuple[dict[str, Any], float]]:
+        with self._lock:
+            return [
+                (body, t)
+                for (s, body, _), t in zip(self.received, self.arrived, strict=True)
+                if s == subject
+            ]
 
     def wait_for(self, check: Callable[[Listener], bool], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -112,7 +112,7 @@ class DomainWorker:
             backoff = 0.1
             while not self.stop.stopped:
                 try:
-                    messages = await sub.fetch(self.batch, timeout=self.fetch_timeout_s)
+                    messages = await self._fetch(sub)
                 except (NatsTimeout, TimeoutError):  # nats-py raises both kinds
                     messages = []
                 except NatsError as exc:  # disconnected: the client is reconnecting
@@ -180,19 +180,33 @@ class DomainWorker:
         if appended and not await self._announce(js, appended):
             self._owed.extend(appended)
 
-    async def _announce(self, js: Any, appended: list[Appended]) -> bool:
-        counts = self.metrics.counts
+    async def _fetch(self, sub: Any) -> list[Any]:
+        """The next commands: wait up to ``fetch_timeout_s`` for one, then take what else is
+        already there. (One ``fetch(batch, timeout)`` would hold a lone command until the
+        timeout, waiting for the batch to fill.)"""
+        first = await sub.fetch(1, timeout=self.fetch_timeout_s)
+        if self.batch <= 1:
+            return list(first)
         try:
-            for event in appended:
-                body = event.body()
-                for subject in events.announcement_subjects(
-                    event.type, event.data, self.config.owner
-                ):
-                    await nats_adapter.publish_once(js, subject, body, str(event.id))
-                    counts["announced"] += 1
-        except (NatsError, TimeoutError) as exc:
-            counts["announce_failures"] += 1
-            log.warning("announcing failed (%s): will be repeated", exc)
+            rest = await sub.fetch(self.batch - 1, timeout=0.005)
+        except (NatsTimeout, TimeoutError):
+            rest = []
+        return [*first, *rest]
+
+    async def _announce(self, js: Any, appended: list[Appended]) -> bool:
+        """Publish every announcement of ``appended`` concurrently; True once all are
+        acknowledged by their streams."""
+        publishes = [
+            nats_adapter.publish_once(js, subject, event.body(), str(event.id))
+            for event in appended
+            for subject in events.announcement_subjects(event.type, event.data, self.config.owner)
+        ]
+        results = await asyncio.gather(*publishes, return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        self.metrics.counts["announced"] += len(results) - len(failed)
+        if failed:
+            self.metrics.counts["announce_failures"] += 1
+            log.warning("announcing failed (%s): will be repeated", failed[0])
             return False
         return True
 
