@@ -40,8 +40,8 @@ def quality_check(check: QualityCheck) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=table_key(check.table),
         name=check.name,
-        description=f"{check.description}Reads {check.window(quality_config({}))} (default "
-        f"window; LUCENT_QUALITY_CONFIG). Severity {check.severity} by default.",
+        description=f"{check.description.strip()} Reads {check.window(quality_config({}))} "
+        f"(default window; LUCENT_QUALITY_CONFIG). Severity {check.severity} by default.",
         metadata={"severity": check.severity},
     )
     def _check(

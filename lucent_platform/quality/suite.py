@@ -80,6 +80,13 @@ def _recent(config: QualityConfig) -> str:
     return f"rows with an event time in the last {config.window_minutes} min"
 
 
+def _recent_candles(config: QualityConfig) -> str:
+    return (
+        f"candles of the last {config.window_minutes} min (an hourly or daily rollup: the "
+        "bucket holding the window's start and those after it)"
+    )
+
+
 def _history_window(config: QualityConfig) -> str:
     return (
         f"candles opening in the last {config.history_days} days (in a backfill run: its "
@@ -223,12 +230,13 @@ def _checks() -> tuple[QualityCheck, ...]:
         ))  # fmt: skip
     for table in reads.TRADE_CANDLES:
         found.append(QualityCheck(
-            table, "ohlcv_consistent", "ERROR", _OHLCV, _recent, partial(_trade_candles, table)
+            table, "ohlcv_consistent", "ERROR", _OHLCV, _recent_candles,
+            partial(_trade_candles, table),
         ))  # fmt: skip
     found += [
         QualityCheck("quote_candles", "ohlcv_consistent", "ERROR",
-                     _OHLCV + "Mid-price candles: no volume.", _recent, _quote_candles),
-        QualityCheck("quote_candles", "venues_agree", "WARN", _VENUES, _recent, _venues),
+                     _OHLCV + "Mid-price candles: no volume.", _recent_candles, _quote_candles),
+        QualityCheck("quote_candles", "venues_agree", "WARN", _VENUES, _recent_candles, _venues),
         QualityCheck("ohlcv_history", "ohlcv_consistent", "ERROR",
                      _OHLCV + "Backfilled candles.", _history_window, _history_candles),
         QualityCheck("ohlcv_history", "no_candle_gaps", "WARN",
