@@ -70,6 +70,7 @@ def service(
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+    assert len(names.counts) == 1, "the worker died (see the thread's exception above)"
 
 
 async def _ask_until(url: str, subject: str, ready: Any, timeout: float = 30.0) -> dict[str, Any]:

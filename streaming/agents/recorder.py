@@ -19,7 +19,6 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -75,7 +74,7 @@ class Recorder:
         assert self._sub is not None, "start() first"
         try:
             msgs = await self._sub.fetch(BATCH, timeout=timeout)
-        except NatsTimeout:
+        except TimeoutError:  # nats' own TimeoutError or asyncio's, by code path: both are one
             return 0
         failures: list[KafkaError] = []
 

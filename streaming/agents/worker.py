@@ -14,6 +14,8 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
+from nats.errors import Error as NatsError
+
 from lucent_platform import subjects
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters import nats as nats_adapter
@@ -108,7 +110,11 @@ async def _follow(follower: PriceFollower, stop: StopSignal) -> None:
 
 async def _record(recorder: Recorder, stop: StopSignal) -> None:
     while not stop.stopped:
-        await recorder.step(timeout=0.5)
+        try:
+            await recorder.step(timeout=0.5)
+        except NatsError as exc:  # NATS away (a restart): unacked messages are redelivered
+            log.warning("recording predictions paused: %s", exc)
+            await asyncio.sleep(1.0)
 
 
 def main(settings: Settings, endpoints: Endpoints) -> None:
