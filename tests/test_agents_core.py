@@ -172,3 +172,14 @@ def test_malformed_predictions_are_rejected_with_a_reason(
 def test_a_value_alone_is_a_prediction() -> None:
     payload = prediction_bytes("vol", "ETH-USDT", probability_up=None, value=0.021)
     assert record("agents.predictions.vol.ETH-USDT", payload, T0).data.value == 0.021
+
+
+def test_the_predictions_workers_struct_is_recorded_field_for_field() -> None:
+    from lucent_platform.models.predictor import Prediction
+    from lucent_platform.models.predictor import encode as encode_prediction
+
+    sent = Prediction("baseline", "model-1.joblib", "ETH-USDT", T0, "1m", 15, 0.47, 3001.5)
+    data = record("agents.predictions.baseline.ETH-USDT", encode_prediction(sent), T0).data
+    assert msgspec.structs.asdict(sent) == {
+        name: getattr(data, name) for name in msgspec.structs.asdict(sent)
+    }
