@@ -197,3 +197,21 @@ def test_duplicates_record_one_event_and_bad_records_are_dead_lettered(
     (letter,) = [deadletter.decode(r.value) for r in letters if r.value]
     assert letter.reason == "undecodable" and letter.source_topic == YIELD_OPPORTUNITIES
     assert letter.original_base64 == b"{not json"
+
+
+def test_workers_started_while_nats_is_down_wait_for_it(
+    settings: Settings, own_broker: str, own_nats: RestartableNats, tmp_path: Path
+) -> None:
+    store = tmp_path / "events.sqlite3"
+    provision_topics(settings, own_broker)
+    own_nats.stop()
+    produce(settings, own_broker, YIELD_OPPORTUNITIES, [yield_signal("late-pool")[0]])
+    with (
+        domain_in_thread(settings, own_nats.url, store, CONFIG),
+        bridge_in_thread(settings, own_broker, own_nats.url) as bridge,
+    ):
+        time.sleep(1.5)  # both retrying their first connection
+        assert bridge.counts["consumed"] == 0  # nothing read before JetStream can take it
+        own_nats.start()
+        wait_until(lambda: len(recommendations(store)) == 1, what="the recommendation")
+    assert [p.instrument for p in recommendations(store)] == ["late-pool"]

@@ -3,6 +3,7 @@ provisioned from the subject catalog. The only core module that imports ``nats``
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from nats.js.errors import NotFoundError
 
 from lucent_platform.config import Settings
 from lucent_platform.subjects import StreamSpec
+
+log = logging.getLogger(__name__)
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
@@ -37,16 +40,41 @@ async def connect(
 ) -> Client:
     """An open connection; fails fast when the server is absent. Once connected it reconnects
     a few times (commands), or for ever every half second (``reconnect_forever``: always-on
-    workers, which must ride out a NATS restart)."""
-    return await nats.connect(
+    workers, which must ride out a NATS restart; their connection errors are logged as one
+    line each, not a traceback)."""
+    extra: dict[str, Any] = {}
+    if reconnect_forever:
+        extra = {
+            "error_cb": _log_error,
+            "disconnected_cb": _log_event("disconnected from NATS"),
+            "reconnected_cb": _log_event("reconnected to NATS"),
+        }
+    client = await nats.connect(
         servers=[url],
         name=name,
         connect_timeout=5,
-        max_reconnect_attempts=-1 if reconnect_forever else 5,
+        # nats-py also applies an unlimited count to the first connection (it would retry a
+        # server that is down for ever): connect with a finite one, then lift it.
+        max_reconnect_attempts=1 if reconnect_forever else 5,
         reconnect_time_wait=0.5 if reconnect_forever else 2,
         allow_reconnect=True,
+        **extra,
         **connect_options(settings),
     )
+    if reconnect_forever:
+        client.options["max_reconnect_attempts"] = -1
+    return client
+
+
+async def _log_error(exc: Exception) -> None:
+    log.warning("NATS: %s", exc or type(exc).__name__)
+
+
+def _log_event(text: str) -> Any:
+    async def callback() -> None:
+        log.warning(text)
+
+    return callback
 
 
 def jetstream(client: Client) -> JetStreamContext:
