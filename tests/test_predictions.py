@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from lucent_platform.models.baseline import load_latest, save, train
 from lucent_platform.models.predictor import Predictor, Reorder, event_order
 from lucent_platform.topics import TopicSpec
 from resources import StorageResource
-from streaming.apps.predictions import model_available, run
+from streaming.apps.predictions import _reload, model_available, run
 from streaming.lifecycle import StopSignal
 from streaming.registry import startable
 from tests.dataset_ticks import Ticks, random_ticks
@@ -230,3 +231,22 @@ def test_the_baseline_asset_trains_on_a_range_of_built_days(tmp_path: Path) -> N
     assert meta["rows"].value == 2000 and meta["split"].value["test"] == 300
     assert meta["test accuracy"].value > meta["test naive accuracy"].value
     assert load_latest(tmp_path, "baseline").version == Path(meta["path"].value).name
+
+
+def test_a_newer_model_of_the_same_dataset_config_is_swapped_in_another_is_refused(
+    settings: Settings,
+) -> None:
+    first = train(planted(), CONFIG, 1, name="baseline")
+    first_path = save(first, settings.data_dir)
+    predictor = Predictor(load_latest(settings.data_dir, "baseline"))
+    counts: Counter[str] = Counter()
+    _reload(settings, predictor, counts)  # nothing newer
+    assert counts == Counter() and predictor.model.version == first_path.name
+    second = train(planted(seed=4), CONFIG, 1, name="baseline")
+    path = save(second, settings.data_dir)
+    _reload(settings, predictor, counts)
+    assert predictor.model.version == path.name and counts["reloads"] == 1
+    other = dataset_config({**CONFIG.as_json(), "interval": "2s"})
+    save(train(planted().assign(interval="2s"), other, 1, name="baseline"), settings.data_dir)
+    _reload(settings, predictor, counts)
+    assert predictor.model.version == path.name and counts["reload refused"] == 1

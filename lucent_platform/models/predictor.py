@@ -68,6 +68,16 @@ class Predictor:
         self.live_from_ms = live_from_ms
         self.pairs = {pair: PairFeatures(pair, self.config) for pair in self.config.pairs}
 
+    def swap(self, model: TrainedModel) -> None:
+        """Predict with ``model`` from now on, keeping the features' state: only a model of
+        the same dataset config (same features, interval and windows) fits it."""
+        if model.config != self.config:
+            raise ValueError(
+                f"{model.version} was trained on another dataset config than {self.model.version}"
+                " (features, interval or windows differ): restart the worker to use it"
+            )
+        self.model = model
+
     def add(self, envelopes: Iterable[Envelope[Any]]) -> list[Prediction]:
         """Feed ``envelopes`` (in event order: ``Reorder``); predictions of the bars they
         closed."""

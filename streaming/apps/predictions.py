@@ -1,8 +1,9 @@
 """``lucent worker predictions``: normalized market data → model predictions on NATS
 ``agents.predictions.{model}.{pair}``.
 
-Loads the newest file of ``LUCENT_PREDICTIONS_MODEL`` (``DATA_DIR/models/NAME/``; a newly
-trained model is picked up at the next start), computes the model's dataset features online
+Loads the newest file of ``LUCENT_PREDICTIONS_MODEL`` (``DATA_DIR/models/NAME/``, and every
+30 s a newer one, if it was trained on the same dataset config; another config needs a
+restart, which rebuilds the features), computes the model's dataset features online
 with the same ``PairFeatures`` the dataset asset used (``lucent_platform.models.predictor``),
 and publishes one prediction per pair and closed bar, with ``Nats-Msg-Id`` = model version,
 pair and bar so a replay publishes nothing twice within JetStream's duplicate window.
@@ -54,6 +55,9 @@ def model_available(settings: Settings) -> bool:
     return latest_path(settings.data_dir, settings.predictions_model) is not None
 
 
+RELOAD_EVERY_S = 30.0
+"""How often the worker looks for a newer file of its model."""
+
 LATENESS_MS = 2_000
 """How long live input waits for other topics' input of the same moment (``Reorder``):
 a prediction leaves this long after its bar's closing quote at the earliest."""
@@ -72,9 +76,10 @@ def run(
 ) -> Counter[str]:
     """Publish predictions until ``stop``; the counts (in, warm-up, predictions, undecodable,
     late)."""
+    reload = model is None  # a model handed in (tests, benchmarks) stays
     model = model or load_latest(settings.data_dir, settings.predictions_model)
     return asyncio.run(
-        _run(settings, bootstrap, nats_url, stop, topics, model, lateness_ms, clock_ms)
+        _run(settings, bootstrap, nats_url, stop, topics, model, lateness_ms, clock_ms, reload)
     )
 
 
@@ -87,6 +92,7 @@ async def _run(
     model: TrainedModel,
     lateness_ms: int,
     clock_ms: Callable[[], int],
+    reload: bool,
 ) -> Counter[str]:
     config = model.config
     now = clock_ms()
@@ -126,15 +132,35 @@ async def _run(
         counts["warm-up"] = len(warm)
         await publish(warm)
         # Live: input waits lateness_ms for the other topics, then goes in event order.
+        checked = time.monotonic()
         while not stop.stopped:
             messages = await asyncio.to_thread(consumer.consume, 1000, 0.2)
             held.add(_decode(messages, counts))
             await publish(held.release(clock_ms() - lateness_ms))
+            if reload and time.monotonic() - checked >= RELOAD_EVERY_S:
+                checked = time.monotonic()
+                _reload(settings, predictor, counts)
         counts["late"] = predictor.late
         return counts
     finally:
         consumer.close()
         await client.drain()
+
+
+def _reload(settings: Settings, predictor: Predictor, counts: Counter[str]) -> None:
+    """Swap in a newer file of the model, if one was trained meanwhile and fits."""
+    path = latest_path(settings.data_dir, predictor.model.name)
+    if path is None or path.name == predictor.model.version:
+        return
+    try:
+        predictor.swap(load_latest(settings.data_dir, predictor.model.name))
+    except ValueError as exc:
+        if counts["reload refused"] == 0:
+            log.warning("%s", exc)
+        counts["reload refused"] += 1
+        return
+    counts["reloads"] += 1
+    log.info("now predicting with %s", path.name)
 
 
 def _decode(messages: list[Message], counts: Counter[str]) -> list[Envelope[Any]]:
