@@ -11,6 +11,7 @@ import pytest
 from lucent_platform.agents.market import LiveMarket
 from lucent_platform.agents.predictions import PredictionRejected, Rejection, dead_letter, record
 from lucent_platform.agents.queries import answer
+from lucent_platform.analytics.rows import COLUMNS, dead_letter_row
 from lucent_platform.envelope import decode_as
 from lucent_platform.envelope import encode as encode_envelope
 from lucent_platform.messages import ModelPrediction
@@ -167,6 +168,7 @@ def test_malformed_predictions_are_rejected_with_a_reason(
     )
     assert (letter.reason, letter.source_topic, letter.source_offset) == (reason, subject, 42)
     assert letter.original_base64 == payload and letter.message_type == "model_prediction"
+    assert dead_letter_row(letter)[COLUMNS["dead_letters"].index("source")] == "agents"
 
 
 def test_a_value_alone_is_a_prediction() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from lucent_platform.agents.predictions import PredictionRejected, Rejection, dead_letter
 from lucent_platform.analytics import kafka_engine, migrate
 from lucent_platform.analytics.insert import insert_rows
 from lucent_platform.analytics.rows import TABLE_FOR_TOPIC, TABLE_FOR_TYPE, dead_letter_row, to_row
@@ -46,7 +47,14 @@ def everything() -> tuple[list[Any], list[Any]]:
     normalized, dead = simulated()
     envelopes = [*recorded_trades(), *recorded_market(), *normalized]
     envelopes += [sample_envelope(kind) for kind in SIGNALS_AND_DEFI]
-    return envelopes, list(dead)
+    return envelopes, [*dead, rejected_prediction()]
+
+
+def rejected_prediction() -> Any:
+    """A dead letter the agents worker writes (its ``source`` row value is ``agents``)."""
+    subject, payload = "agents.predictions.baseline.BTC-USDT", b"{not json"
+    problem = PredictionRejected(Rejection.UNDECODABLE, "not JSON")
+    return dead_letter(subject, 7, payload, problem, 1795132860000)
 
 
 def expected_rows() -> dict[str, dict[str, tuple[Any, ...]]]:

@@ -51,6 +51,10 @@ __all__ = ["COLUMNS", "TABLE_FOR_TOPIC", "TABLE_FOR_TYPE", "dead_letter_row", "t
 
 Row = tuple[Any, ...]
 
+AGENT_SUBJECTS = "agents."
+"""Dead letters from NATS ``agents.…`` subjects were written by the agents worker (rejected
+predictions), every other one by the processor: the ``source`` column says which."""
+
 TABLE_FOR_TOPIC: dict[str, str] = {
     normalized(Kind.PRICES): "prices",
     normalized(Kind.TRADES): "trades",
@@ -92,7 +96,8 @@ def to_row(envelope: Envelope[Any]) -> Row | None:
 
 
 def dead_letter_row(letter: DeadLetter) -> Row:
-    """A dead letter as a ``dead_letters`` row: why and where from, not the original bytes.
+    """A dead letter as a ``dead_letters`` row: why and where from, not the original bytes;
+    ``source`` is the worker that wrote it (``agents`` for a rejected prediction).
 
     Its ``message_id`` is ``topic/partition/offset`` of the record that failed, so a dead
     letter written twice (an at-least-once processor) is one row.
@@ -101,7 +106,7 @@ def dead_letter_row(letter: DeadLetter) -> Row:
         f"{letter.source_topic}/{letter.source_partition}/{letter.source_offset}",
         letter.source_timestamp_ms,
         letter.dead_lettered_at_ms,
-        "processor",
+        "agents" if letter.source_topic.startswith(AGENT_SUBJECTS) else "processor",
         letter.reason,
         letter.detail,
         letter.source_topic,

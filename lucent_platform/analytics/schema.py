@@ -290,7 +290,11 @@ DEAD_LETTERS = (
     ),
     _time("event_time", "sourceTimestampMs"),
     _time("received_time", "deadLetteredAtMs"),
-    Column("source", LC, "'processor'"),
+    Column(
+        "source",
+        LC,
+        "if(startsWith(JSONExtractString(raw, 'sourceTopic'), 'agents.'), 'agents', 'processor')",
+    ),
     _top("reason", LC),
     _top("detail", "String"),
     _top("source_topic", LC),
