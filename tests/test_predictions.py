@@ -123,10 +123,12 @@ def test_online_predictions_see_the_rows_of_the_dataset() -> None:
     predictor = Predictor(model, live_from_ms=0)
     online = []
     stream = envelopes(later)
-    for i in range(0, len(stream), 37):  # in batches, as the worker consumes
-        online += predictor.add(stream[i : i + 37])
+    for i in range(0, len(stream), 37):  # in batches, each closing the bars it completes
+        batch = stream[i : i + 37]
+        online += predictor.add(batch, until_ms=batch[-1].header.event_time_ms)
     offline = dataset(later, 400_000).set_index("time")
     assert len(online) >= 55 and predictor.late == 0
+    assert len({p.time for p in online}) == len(online)  # each bar once
     for p in online:
         row = offline.loc[p.time].to_dict() | {"time": p.time}
         assert p.probability_up == pytest.approx(model.probability_up([row])[0], rel=1e-9)
@@ -163,9 +165,10 @@ def test_the_worker_publishes_predictions_on_nats_from_prices_on_the_broker(
     clock = lambda: now + (time.monotonic_ns() - started) // 1_000_000  # noqa: E731
     history = envelopes(random_ticks(8, seconds=20, start_ms=now - 22_000))  # for the warm-up
     stream = envelopes(random_ticks(9, seconds=4, start_ms=now + 100))  # live
+    last = max(e.header.event_time_ms for e in stream)
     expected = Predictor(load_latest(settings.data_dir, name), live_from_ms=now - 999).add(
-        sorted(history + stream, key=event_order)
-    )
+        sorted(history + stream, key=event_order), until_ms=last + 1000
+    )  # the last bar too: the worker closes it once its watermark passes
     assert len(expected) >= 3
     producer = kafka.producer(settings, kafka_bootstrap)
     topic_of = {PriceUpdate: topics[0], Trade: topics[1], YieldRate: topics[2]}

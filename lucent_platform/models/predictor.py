@@ -78,9 +78,13 @@ class Predictor:
             )
         self.model = model
 
-    def add(self, envelopes: Iterable[Envelope[Any]]) -> list[Prediction]:
+    def add(
+        self, envelopes: Iterable[Envelope[Any]], until_ms: int | None = None
+    ) -> list[Prediction]:
         """Feed ``envelopes`` (in event order: ``Reorder``); predictions of the bars they
-        closed."""
+        closed. ``until_ms``: every input up to that time is in (the reorder watermark), so
+        bars ending by then close too, without waiting for the pair's next quote — the same
+        rows, sooner, and a pair whose quotes stopped holds no trades forever."""
         rows: list[FeatureRow] = []
         for envelope in envelopes:
             data, event_ms = envelope.data, envelope.header.event_time_ms
@@ -98,6 +102,9 @@ class Predictor:
                 for features in self.pairs.values():
                     if data.asset in (features.base, features.quote):
                         features.add_yield(tick)
+        if until_ms is not None:
+            for features in self.pairs.values():
+                rows += features.advance(until_ms)
         live = [row for row in rows if int(row["time"]) >= self.live_from_ms]
         model = self.model
         return [

@@ -17,7 +17,9 @@ so input is put back in order (``Reorder``) before the features see it:
    that works on the local broker too, ``adapters.kafka_time``) up to its end at the start is
    read whole, sorted, and fed; only bars closing within the last interval are published.
 2. **Live**: input waits ``LATENESS_MS`` (2 s) for the other topics, then goes in event
-   order; what arrives later than that behind its bar is late, counted and ignored.
+   order, and bars close once that watermark passes their end (a prediction leaves about
+   2 s after its bar, even when the pair's next quote is late); what arrives later than that
+   behind its bar is late, counted and ignored.
 
 Each instance reads every partition, so run one per model.
 """
@@ -102,13 +104,14 @@ async def _run(
     consumer = kafka.consumer(settings, bootstrap, GROUP_ID, **{"auto.offset.reset": "earliest"})
     client = await nats_adapter.connect(settings, nats_url, name=GROUP_ID)
 
-    async def publish(envelopes: list[Envelope[Any]]) -> None:
-        for prediction in predictor.add(envelopes):
+    async def publish(envelopes: list[Envelope[Any]], until_ms: int | None = None) -> None:
+        predictions = predictor.add(envelopes, until_ms)
+        for prediction in predictions:
             subject = subjects.agents_predictions(prediction.model, prediction.pair)
             msg_id = f"{prediction.version}/{prediction.pair}/{prediction.time}"
             await client.publish(subject, encode(prediction), headers={"Nats-Msg-Id": msg_id})
             counts["predictions"] += 1
-        if envelopes:
+        if predictions:
             await client.flush()
 
     try:
@@ -136,7 +139,8 @@ async def _run(
         while not stop.stopped:
             messages = await asyncio.to_thread(consumer.consume, 1000, 0.2)
             held.add(_decode(messages, counts))
-            await publish(held.release(clock_ms() - lateness_ms))
+            watermark = clock_ms() - lateness_ms
+            await publish(held.release(watermark), watermark)
             if reload and time.monotonic() - checked >= RELOAD_EVERY_S:
                 checked = time.monotonic()
                 _reload(settings, predictor, counts)
