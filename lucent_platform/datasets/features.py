@@ -4,8 +4,10 @@
 Inputs are three small values: a venue's ``QuoteTick`` (price, bid/ask, top-of-book sizes and
 the processor's book depth), a ``TradeFlow`` (traded amount on one side) and a ``YieldTick``
 (a pool's APY). Quotes drive the bar clock: a quote at or past the open bar's end closes that
-bar (and any empty ones before it) and yields a ``FeatureRow`` stamped with the bar's end.
-Trades and yields wait until the bar they fall in closes. So **a row at time t uses only data
+bar (and any empty ones before it) and yields a ``FeatureRow`` stamped with the bar's end;
+``advance(t)`` closes bars ending by ``t`` when the caller knows all input up to ``t`` is in
+(the end of a dataset's range, the worker's reorder watermark). Trades and yields wait until
+the bar they fall in closes. So **a row at time t uses only data
 with event time < t** (point-in-time correct by construction); anything older than the open
 bar when it arrives is late, counted and ignored (online only: offline input is sorted).
 
@@ -202,7 +204,7 @@ class PairFeatures:
             return None
         close = math.fsum(q.mid for q in current.values()) / len(current)
         self._series.update(close)
-        past = {t: c for t, c in self._closes}
+        past = dict(self._closes)
         self._closes.append((end, close))
         row: FeatureRow = {"time": end, "pair": self.pair, "close": close}
         for lag in config.return_lags:
