@@ -6,7 +6,10 @@ for normal data; MAD, the median absolute deviation, ignores the very outliers i
 A price with ``z > threshold`` is an outlier and stays out of the window, so one absurd tick
 cannot drag the median after it. Rules that keep it honest:
 
-- warm-up: no verdict before ``window // 2`` prices, every price enters until then;
+- warm-up: no robust verdict before ``window // 2`` prices, every price enters until then,
+  except that from ``WARMUP_MIN`` prices on a price ``WARMUP_WIDENING`` times farther from
+  the median than the floor allows (40 % with the defaults) is still an outlier — without
+  that a ×10 tick in a pair's first seconds entered the window (found by the simulator);
 - scale floor: a flat window (a quiet pair on a coarse price grid has MAD 0) would otherwise
   flag the first ordinary move;
 - level shifts: ``reset_after`` outliers in a row are the market, not a glitch (a venue's
@@ -24,6 +27,8 @@ import bisect
 from collections import deque
 
 MAD_TO_SIGMA = 1.4826
+WARMUP_MIN = 3  # prices before any verdict: the median of fewer is one of them
+WARMUP_WIDENING = 10.0  # how much wider than the floor the warm-up verdict is
 
 
 class RollingMedian:
@@ -74,6 +79,13 @@ class RollingMedian:
                 scale = max(_median_deviation(values, median) * MAD_TO_SIGMA, median * self._floor)
                 if deviation > self._threshold * scale:
                     return self._reject(price, median, deviation / scale, scale)
+        elif n >= WARMUP_MIN:
+            half = n >> 1
+            median = values[half] if n & 1 else (values[half - 1] + values[half]) * 0.5
+            scale = median * self._floor * WARMUP_WIDENING
+            deviation = abs(price - median)
+            if deviation > self._threshold * scale:
+                return self._reject(price, median, deviation / scale, scale)
         if self._rejected:
             self._rejected.clear()
         order = self._order
