@@ -140,7 +140,7 @@ def dagster(
         env={**env, "DAGSTER_HOME": str(home.resolve())},
         cwd=workspace.parent,
         log_path=logs / "dagster.log",
-        ready=lambda: _code_location_loaded(f"http://{host}:{port}"),
+        ready=lambda: code_location_loaded(f"http://{host}:{port}"),
         ready_timeout=180.0,
         stop_timeout=15.0,
         stop_signal=signal.SIGINT,  # what `dagster dev` expects from Ctrl-C
@@ -151,7 +151,7 @@ _WORKSPACE_QUERY = """{ workspaceOrError { __typename ... on Workspace { locatio
   name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 
 
-def _code_location_loaded(base_url: str) -> bool:
+def code_location_loaded(base_url: str) -> bool:
     """Healthy once the UI answers *and* the code location has loaded; a load error is fatal."""
     request = urllib.request.Request(
         f"{base_url}/graphql",
