@@ -8,25 +8,20 @@ asset overrides pairs, interval and horizons per run. Intervals are written ``30
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 import msgspec
 
-_INTERVAL = re.compile(r"(\d+)(ms|s|m|h|d)")
-_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-DAY_MS = 86_400_000
+from lucent_platform import timeframes
+from lucent_platform.timeframes import DAY_MS
 
 
 def interval_ms(interval: str) -> int:
-    """``"1m"`` → 60000. Raises ``ValueError`` for anything else than ``<n><ms|s|m|h|d>``
-    that divides a day (so every day starts on a bar boundary)."""
-    match = _INTERVAL.fullmatch(interval.strip())
-    if not match or int(match[1]) == 0:
-        raise ValueError(f"interval must look like 30s, 1m, 5m or 1h, got {interval!r}")
-    ms = int(match[1]) * _UNIT_MS[match[2]]
+    """``"1m"`` → 60000. Raises ``ValueError`` for anything that is not a timeframe
+    (``lucent_platform.timeframes``) dividing a day (so every day starts on a bar boundary)."""
+    ms = timeframes.interval_ms(interval)
     if DAY_MS % ms:
         raise ValueError(f"interval {interval!r} must divide a day")
     return ms

@@ -14,7 +14,8 @@ import pandas as pd
 
 from lucent_platform.datasets import source
 from lucent_platform.datasets.build import build_rows, by_time, columns
-from lucent_platform.datasets.config import DAY_MS, DatasetConfig
+from lucent_platform.datasets.config import DatasetConfig
+from lucent_platform.timeframes import DAY_MS
 
 if TYPE_CHECKING:
     from lucent_platform.adapters.clickhouse import Client

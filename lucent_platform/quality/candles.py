@@ -7,13 +7,13 @@ Candles come finalized (one row per exchange, pair and bucket: ``open``, ``high`
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import pandas as pd
 
 from lucent_platform.quality.expectations import Above, AtMost, Expectation, NotAbove, validate
 from lucent_platform.quality.outcome import Outcome, outcome
+from lucent_platform.timeframes import interval_ms
 
 CANDLE_KEY = ["exchange", "pair", "interval"]
 
@@ -30,19 +30,6 @@ def ohlcv_consistent(candles: pd.DataFrame, *, sample_rows: int = 10) -> Outcome
     if "volume" in candles.columns:
         checks.append(Above("volume", 0, or_equal=True))
     return outcome(candles, validate(candles, checks), what="candles", sample_rows=sample_rows)
-
-
-_INTERVAL = re.compile(r"(\d+)([smhdwM])")
-_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def interval_ms(interval: str) -> int:
-    """A ccxt timeframe (``1m``, ``4h``, ``1d``, ``1w``) in milliseconds. Months (``1M``) have
-    no fixed length and are not supported: ``ValueError``."""
-    match = _INTERVAL.fullmatch(interval.strip())
-    if not match or match[2] == "M" or int(match[1]) == 0:
-        raise ValueError(f"interval {interval!r} is not a fixed timeframe like 1m, 1h or 1d")
-    return int(match[1]) * _MS[match[2]]
 
 
 def candle_steps(
