@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-import msgspec
-
 from lucent_platform import timeframes
+from lucent_platform.json_config import from_json
 from lucent_platform.timeframes import DAY_MS
 
 
@@ -101,11 +100,4 @@ def _plain(value: Any) -> Any:
 def dataset_config(overrides: Mapping[str, Any]) -> DatasetConfig:
     """A ``DatasetConfig`` from JSON like ``{"interval": "5m", "horizons": [1, 3]}``;
     ``ValueError`` names an unknown field or a bad value."""
-    known = {f.name for f in fields(DatasetConfig)}
-    wrong = set(overrides) - known
-    if wrong:
-        raise ValueError(f"unknown dataset config field(s) {sorted(wrong)}: use {sorted(known)}")
-    try:
-        return msgspec.convert(dict(overrides), DatasetConfig, strict=False)
-    except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise ValueError(f"dataset config: {exc}") from None
+    return from_json(DatasetConfig, overrides, "dataset")

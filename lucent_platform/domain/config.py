@@ -13,10 +13,10 @@ Shares and weights are fractions of 1 (0.2 = 20 %); APYs in percent, like the si
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
+from lucent_platform.json_config import from_json
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,4 @@ class DomainConfig:
 def domain_config(overrides: Mapping[str, Any]) -> DomainConfig:
     """A ``DomainConfig`` from JSON like ``{"capital_usd": 50000}``; raises ``ValueError``
     naming an unknown field or a bad value."""
-    known = {f.name for f in fields(DomainConfig)}
-    wrong = set(overrides) - known
-    if wrong:
-        raise ValueError(f"unknown domain config field(s) {sorted(wrong)}: use {sorted(known)}")
-    try:
-        return msgspec.convert(dict(overrides), DomainConfig, strict=False)
-    except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise ValueError(f"domain config: {exc}") from None
+    return from_json(DomainConfig, overrides, "domain")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
+from lucent_platform.json_config import from_json
 from lucent_platform.processing.dedup import DedupConfig
 from lucent_platform.processing.enrichment import EnrichmentConfig
 from lucent_platform.processing.validation import ValidationConfig
@@ -46,15 +45,5 @@ def processor_config(overrides: Mapping[str, Any]) -> ProcessorConfig:
         kind = _SECTIONS[name]
         if not isinstance(section, Mapping):
             raise ValueError(f"processor config {name!r} must be an object of field values")
-        known = {f.name for f in fields(kind)}
-        wrong = set(section) - known
-        if wrong:
-            raise ValueError(
-                f"unknown field(s) {sorted(wrong)} in processor config {name!r}: "
-                f"use {sorted(known)}"
-            )
-        try:
-            built[name] = msgspec.convert(dict(section), kind, strict=False)
-        except (msgspec.ValidationError, ValueError, TypeError) as exc:
-            raise ValueError(f"processor config {name!r}: {exc}") from None
+        built[name] = from_json(kind, section, f"processor {name!r}")
     return ProcessorConfig(**built)

@@ -8,10 +8,10 @@ table by table. Read once per check run (never at import), like every stage conf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import msgspec
+from lucent_platform.json_config import from_json
 
 Severity = Literal["WARN", "ERROR"]
 
@@ -81,13 +81,4 @@ send on (re)subscription; deltas are not stored)."""
 def quality_config(overrides: Mapping[str, Any]) -> QualityConfig:
     """A ``QualityConfig`` from ``LUCENT_QUALITY_CONFIG`` JSON; raises ``ValueError`` naming an
     unknown field or a bad value."""
-    known = {f.name for f in fields(QualityConfig)}
-    if wrong := sorted(set(overrides) - known):
-        raise ValueError(f"unknown quality config field(s) {wrong}: use {sorted(known)}")
-    values = dict(overrides)
-    if isinstance(values.get("max_age_s"), Mapping):
-        values["max_age_s"] = {**DEFAULT_MAX_AGE_S, **values["max_age_s"]}
-    try:
-        return msgspec.convert(values, QualityConfig, strict=False)
-    except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise ValueError(f"quality config: {exc}") from None
+    return from_json(QualityConfig, overrides, "quality", merged={"max_age_s": DEFAULT_MAX_AGE_S})

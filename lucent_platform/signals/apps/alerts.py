@@ -33,10 +33,8 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
-
-import msgspec
 
 from lucent_platform.envelope import (
     Envelope,
@@ -46,6 +44,7 @@ from lucent_platform.envelope import (
     message_id_for,
     new_envelope,
 )
+from lucent_platform.json_config import from_json
 from lucent_platform.messages import PriceAlert, PriceUpdate
 from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.apps.alert_rules import Rule, parse_rule
@@ -74,14 +73,7 @@ class AlertsConfig:
 def alerts_config(overrides: Mapping[str, Any]) -> AlertsConfig:
     """An ``AlertsConfig`` from JSON like ``{"stale_ms": 10000}``; ``ValueError`` naming the
     field for an unknown name or a wrong value."""
-    known = {f.name for f in fields(AlertsConfig)}
-    wrong = set(overrides) - known
-    if wrong:
-        raise ValueError(f"unknown alerts config field(s) {sorted(wrong)}: use {sorted(known)}")
-    try:
-        return msgspec.convert(dict(overrides), AlertsConfig, strict=False)
-    except (msgspec.ValidationError, TypeError) as exc:
-        raise ValueError(f"alerts config: {exc}") from None
+    return from_json(AlertsConfig, overrides, "alerts")
 
 
 class _Extremes:

@@ -48,12 +48,11 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from lucent_platform.envelope import decode_as, encode, message_id_for, new_envelope
+from lucent_platform.json_config import from_json
 from lucent_platform.messages import ArbitrageOpportunity, PriceUpdate
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.deadletter import DeadLetter
@@ -101,17 +100,8 @@ def arbitrage_config(overrides: Mapping[str, Any]) -> ArbitrageConfig:
     """An ``ArbitrageConfig`` from JSON like ``{"taker_fees_bps": {"binance": 7.5},
     "min_net_profit_bps": 10}``; fees given replace the defaults venue by venue. Raises
     ``ValueError`` naming an unknown field or a bad value."""
-    known = {f.name for f in fields(ArbitrageConfig)}
-    wrong = set(overrides) - known
-    if wrong:
-        raise ValueError(f"unknown arbitrage config field(s) {sorted(wrong)}: use {sorted(known)}")
-    values = dict(overrides)
-    if isinstance(values.get("taker_fees_bps"), Mapping):
-        values["taker_fees_bps"] = {**DEFAULT_TAKER_FEES_BPS, **values["taker_fees_bps"]}
-    try:
-        return msgspec.convert(values, ArbitrageConfig, strict=False)
-    except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise ValueError(f"arbitrage config: {exc}") from None
+    return from_json(ArbitrageConfig, overrides, "arbitrage",
+                     merged={"taker_fees_bps": DEFAULT_TAKER_FEES_BPS})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,11 @@ between runs; whether a window is a cascade does not once it closed with all its
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from lucent_platform.envelope import Envelope, decode, encode, new_envelope
+from lucent_platform.json_config import from_json
 from lucent_platform.messages import Liquidation, LiquidationCascade, PriceUpdate
 from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.app import Event, Partition, WindowedApp
@@ -69,16 +68,8 @@ class PatternsConfig:
 def patterns_config(overrides: Mapping[str, Any]) -> PatternsConfig:
     """A ``PatternsConfig`` from JSON like ``{"min_liquidations": 5}``; ``ValueError`` names an
     unknown field or a bad value."""
-    known = {f.name for f in fields(PatternsConfig)}
-    wrong = set(overrides) - known
-    if wrong:
-        raise ValueError(f"unknown patterns config field(s) {sorted(wrong)}: use {sorted(known)}")
-    try:
-        config = msgspec.convert(dict(overrides), PatternsConfig, strict=False)
-        config.spec  # noqa: B018 - the window fields must make a valid window
-    except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise ValueError(f"patterns config: {exc}") from None
-    return config
+    # The window fields must make a valid window.
+    return from_json(PatternsConfig, overrides, "patterns", check=lambda c: c.spec)
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-import msgspec
-
 from lucent_platform.envelope import Envelope, decode_as, encode, message_id_for, new_envelope
+from lucent_platform.json_config import from_json
 from lucent_platform.messages import YieldOpportunity, YieldRate
 from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.aggregates import FirstLast, Stats
@@ -80,16 +79,8 @@ class YieldConfig:
 def yield_config(overrides: Mapping[str, Any]) -> YieldConfig:
     """A ``YieldConfig`` from JSON like ``{"min_apy": 6, "window_ms": 60000}``; raises
     ``ValueError`` naming an unknown field or a bad value."""
-    known = {f.name for f in fields(YieldConfig)}
-    wrong = set(overrides) - known
-    if wrong:
-        raise ValueError(f"unknown yield config field(s) {sorted(wrong)}: use {sorted(known)}")
-    try:
-        config = msgspec.convert(dict(overrides), YieldConfig, strict=False)
-        config.spec  # noqa: B018 - the window fields must make a valid window
-    except (msgspec.ValidationError, ValueError, TypeError) as exc:
-        raise ValueError(f"yield config: {exc}") from None
-    return config
+    # The window fields must make a valid window.
+    return from_json(YieldConfig, overrides, "yield", check=lambda c: c.spec)
 
 
 class PoolWindow:
