@@ -179,3 +179,45 @@ def _jetstream_streams(settings: Settings, url: str) -> set[str]:
             await client.close()
 
     return asyncio.run(names())
+
+
+@pytest.mark.slow
+def test_a_code_location_that_fails_to_load_names_its_root_cause(tmp_path: Path) -> None:
+    """Not Dagster's "Error occurred during the loading of Dagster definitions": the cause."""
+    from lucent_platform.stack.process import ServiceProcess
+    from lucent_platform.stack.services import code_location_loaded
+
+    (tmp_path / "broken_location.py").write_text(
+        "import dagster as dg\n\n"
+        "def pairs() -> list[str]:\n"
+        "    raise ValueError(\"LUCENT_PAIRS: 'BTCUSDT' is not BASE-QUOTE\")\n\n"
+        "defs = dg.Definitions(assets=[dg.AssetSpec(p) for p in pairs()])\n"
+    )
+    (tmp_path / "workspace.yaml").write_text(
+        "load_from:\n  - python_module:\n      module_name: broken_location\n"
+        "      working_directory: .\n      location_name: broken\n"
+    )
+    (tmp_path / "home").mkdir()
+    url = f"http://127.0.0.1:{free_port()}"
+    log = tmp_path / "webserver.log"
+    argv = [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml"]
+    process = ServiceProcess(
+        "dagster-webserver",
+        [*argv, "-h", "127.0.0.1", "-p", url.rsplit(":", 1)[1]],
+        log,
+        ready=lambda: code_location_loaded(url, log),
+        env={"DAGSTER_HOME": str(tmp_path / "home")},
+        cwd=tmp_path,
+        ready_timeout=180,
+    )
+    process.start()
+    try:
+        with pytest.raises(StackError) as failed:
+            process.wait_ready()
+    finally:
+        process.stop()
+    message = str(failed.value)
+    assert message.startswith("the Dagster code location 'broken' failed to load:\n"), message
+    assert "ValueError: LUCENT_PAIRS: 'BTCUSDT' is not BASE-QUOTE" in message
+    assert "Error occurred during the loading" not in message
+    assert message.endswith(f"(full traceback in {log})")

@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from lucent_platform.stack.errors import StackError
 from lucent_platform.stack.ports import LOOPBACK, is_listening
@@ -140,7 +141,7 @@ def dagster(
         env={**env, "DAGSTER_HOME": str(home.resolve())},
         cwd=workspace.parent,
         log_path=logs / "dagster.log",
-        ready=lambda: code_location_loaded(f"http://{host}:{port}"),
+        ready=lambda: code_location_loaded(f"http://{host}:{port}", logs / "dagster.log"),
         ready_timeout=180.0,
         stop_timeout=15.0,
         stop_signal=signal.SIGINT,  # what `dagster dev` expects from Ctrl-C
@@ -148,11 +149,16 @@ def dagster(
 
 
 _WORKSPACE_QUERY = """{ workspaceOrError { __typename ... on Workspace { locationEntries {
-  name loadStatus locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+  name loadStatus locationOrLoadError { __typename ... on PythonError {
+    message errorChain { error { message } } } } } } } }"""
 
 
-def code_location_loaded(base_url: str) -> bool:
-    """Healthy once the UI answers *and* the code location has loaded; a load error is fatal."""
+def code_location_loaded(base_url: str, log: Path | None = None) -> bool:
+    """Healthy once the UI answers *and* the code location has loaded; a load error is fatal.
+
+    The error names its root cause (Dagster's own message only says that loading failed) and
+    where the full traceback is (``log``: the Dagster process's log).
+    """
     request = urllib.request.Request(
         f"{base_url}/graphql",
         data=json.dumps({"query": _WORKSPACE_QUERY}).encode(),
@@ -167,9 +173,23 @@ def code_location_loaded(base_url: str) -> bool:
     for entry in entries:
         loaded = entry.get("locationOrLoadError") or {}
         if loaded.get("__typename") == "PythonError":
-            first = loaded.get("message", "").strip().splitlines()[:1]
-            raise StackError(f"the Dagster code location {entry['name']!r} failed to load: {first}")
+            where = f"full traceback in {log}" if log else "full traceback in the Dagster log"
+            raise StackError(
+                f"the Dagster code location {entry['name']!r} failed to load:\n"
+                f"{load_error_cause(loaded)}\n({where})"
+            )
     return bool(entries) and all(e.get("loadStatus") == "LOADED" for e in entries)
+
+
+def load_error_cause(error: dict[str, Any]) -> str:
+    """The deepest error of a GraphQL ``PythonError`` chain, indented: what to fix.
+
+    ``IndentationError: unexpected indent`` with its file and line, say, rather than Dagster's
+    ``DagsterUserCodeLoadError: Error occurred during the loading of Dagster definitions``.
+    """
+    chain = [link.get("error") or {} for link in error.get("errorChain") or []]
+    message = str((chain[-1] if chain else error).get("message", "")).rstrip()
+    return "\n".join(f"    {line}" for line in message.splitlines() if line.strip())
 
 
 def worker(name: str, env: dict[str, str], logs: Path) -> ServiceProcess:
