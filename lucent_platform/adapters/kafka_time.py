@@ -11,7 +11,7 @@ partition as sorted, which is exact for sorted data and off by at most the disor
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -80,6 +80,26 @@ def offset_for_time(
     if _is_first_at_or_after(probe, topic, partition, answer, low, high, timestamp_ms):
         return answer, "offsets_for_times"
     return _search(probe, topic, partition, low, high, timestamp_ms), "search"
+
+
+def offsets_at_time(
+    consumer: Consumer, topics: Sequence[str], since_ms: int, wait: Callable[[float], bool]
+) -> list[TopicPartition] | None:
+    """Every partition of ``topics`` at its first record at or after ``since_ms``, waiting
+    for a topic that does not exist yet (``wait(seconds)`` sleeps and returns True when the
+    caller is stopping: then ``None``)."""
+    starts: list[TopicPartition] = []
+    for topic in topics:
+        while True:
+            found = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if found is not None and found.error is None and found.partitions:
+                break
+            if wait(1.0):
+                return None
+        for partition in sorted(found.partitions):
+            offset, _ = offset_for_time(consumer, topic, partition, since_ms)
+            starts.append(TopicPartition(topic, partition, offset))
+    return starts
 
 
 def _is_first_at_or_after(

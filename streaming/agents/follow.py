@@ -13,7 +13,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from lucent_platform.adapters import kafka, kafka_time
 from lucent_platform.agents.market import LiveMarket
@@ -45,7 +45,7 @@ class PriceFollower:
             self.settings, self.bootstrap, CLIENT_ID, **{"auto.offset.reset": "earliest"}
         )
         self._consumer = consumer
-        starts = _start_offsets(consumer, [self.topic], since_ms, stop)
+        starts = kafka_time.offsets_at_time(consumer, [self.topic], since_ms, stop.wait)
         if starts is None:
             return False
         consumer.assign(starts)
@@ -76,20 +76,3 @@ class PriceFollower:
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
-
-
-def _start_offsets(
-    consumer: Consumer, topics: Sequence[str], since_ms: int, stop: StopSignal
-) -> list[TopicPartition] | None:
-    starts: list[TopicPartition] = []
-    for topic in topics:
-        while True:
-            found = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if found is not None and found.error is None and found.partitions:
-                break
-            if stop.wait(1.0):
-                return None
-        for partition in sorted(found.partitions):
-            offset, _ = kafka_time.offset_for_time(consumer, topic, partition, since_ms)
-            starts.append(TopicPartition(topic, partition, offset))
-    return starts

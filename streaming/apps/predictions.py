@@ -184,29 +184,11 @@ def _decode(messages: list[Message], counts: Counter[str]) -> list[Envelope[Any]
 def _span(
     consumer: Consumer, topics: Sequence[str], since_ms: int, stop: StopSignal
 ) -> tuple[list[TopicPartition], dict[tuple[str, int], int]]:
-    """Where to start (``_start_offsets``) and each partition's end now."""
-    starts = _start_offsets(consumer, topics, since_ms, stop)
+    """Where to start (the first record at or after ``since_ms``) and each partition's end
+    now; nothing when stopped while waiting for a topic."""
+    starts = kafka_time.offsets_at_time(consumer, topics, since_ms, stop.wait) or []
     ends = kafka.end_offsets(consumer, [TopicPartition(t.topic, t.partition) for t in starts])
     return starts, {key: high for key, (_, high) in ends.items()}
-
-
-def _start_offsets(
-    consumer: Consumer, topics: Sequence[str], since_ms: int, stop: StopSignal
-) -> list[TopicPartition]:
-    """Every partition of ``topics`` at its first record at or after ``since_ms`` (waiting
-    for a topic that does not exist yet)."""
-    starts: list[TopicPartition] = []
-    for topic in topics:
-        while True:
-            found = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if found is not None and found.error is None and found.partitions:
-                break
-            if stop.wait(1.0):
-                return starts
-        for partition in sorted(found.partitions):
-            offset, _ = kafka_time.offset_for_time(consumer, topic, partition, since_ms)
-            starts.append(TopicPartition(topic, partition, offset))
-    return starts
 
 
 def main(settings: Settings, endpoints: Endpoints) -> None:
