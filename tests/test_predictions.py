@@ -112,8 +112,25 @@ def test_the_baseline_beats_the_naive_forecast_out_of_sample_and_round_trips(
 def test_one_class_cannot_be_learnt() -> None:
     frame = planted()
     frame["up_1"] = 1.0
-    with pytest.raises(ValueError, match="both up and down"):
+    with pytest.raises(ValueError, match="training rows labelled up_1 are all up moves"):
         train(frame, CONFIG, 1, name="baseline")
+
+
+def test_a_range_shorter_than_the_embargo_says_how_long_training_needs() -> None:
+    """A few minutes of a fresh `lucent up` at 1m bars: the embargo leaves nothing to train."""
+    with pytest.raises(ValueError) as short:
+        train(planted(n=4), CONFIG, 1, name="baseline")
+    message = str(short.value)
+    assert message.startswith("no training rows: the 4 rows span 4 s (train 0, validation 0, ")
+    # the largest horizon (3 bars of 1 s) before each boundary, over the training share (0.7)
+    assert "(3 bars of 1s = 3 s)" in message and "well beyond 4 s" in message
+    assert "shorter interval or horizons" in message
+    assert train(planted(n=40), CONFIG, 1, name="baseline").split["train"] > 0
+
+
+def test_training_on_days_never_built_says_to_build_them(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="materialize datasets/features for them first"):
+        store.read_days(tmp_path, "1m", [date(2026, 11, 28)])
 
 
 def test_online_predictions_see_the_rows_of_the_dataset() -> None:

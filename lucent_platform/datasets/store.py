@@ -54,7 +54,10 @@ def read_days(
     features or horizons: rebuild them with one config."""
     paths = [p for day in days if (p := parquet_path(data_dir, interval, day)).exists()]
     if not paths:
-        raise FileNotFoundError(f"no {interval} dataset built for those days under {data_dir}")
+        raise FileNotFoundError(
+            f"no {interval} dataset built for those days under {data_dir}: materialize "
+            f"datasets/features for them first (run config interval: {interval})"
+        )
     tables = [pq.read_table(p) for p in paths]
     configs = {json.dumps({**_config(t), "pairs": []}, sort_keys=True) for t in tables}
     if len(configs) > 1:

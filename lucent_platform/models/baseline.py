@@ -81,7 +81,8 @@ def train(
 ) -> TrainedModel:
     """Fit on the time split's training rows of ``frame`` (a dataset, columns as
     ``datasets.build.columns(config)``) whose ``up_{horizon}`` label is known; evaluate on the
-    validation and test rows. ``ValueError`` when the training rows hold a single class."""
+    validation and test rows. ``ValueError`` when there are no training rows (the message says
+    how long a range is needed) or they hold a single class."""
     if horizon not in config.horizons:
         raise ValueError(f"horizon {horizon} is not one of the dataset's {config.horizons}")
     frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
@@ -100,8 +101,13 @@ def train(
     known = frame[label].notna()
     train_rows = frame[known & (parts == TRAIN)]
     y = train_rows[label].astype(int)
+    if y.empty:
+        raise ValueError(_too_short(frame, sizes(parts.tolist()), config))
     if y.nunique() < 2:
-        raise ValueError(f"the training rows ({len(y)}) do not hold both up and down moves")
+        raise ValueError(
+            f"the {len(y)} training rows labelled {label} are all "
+            f"{'up' if y.iloc[0] else 'down'} moves: train on a longer range"
+        )
     # a feature never known in training (say, no yields recorded) would stop the imputer
     usable = [n for n in names if train_rows[n].notna().any()]
     pipeline = make_pipeline(
@@ -143,6 +149,35 @@ def train(
         validation=evaluate(VALIDATION),
         test=evaluate(TEST),
     )
+
+
+def _too_short(frame: pd.DataFrame, split: dict[str, int], config: DatasetConfig) -> str:
+    """Why a range gave no training row, and what to build instead.
+
+    The embargo before each boundary is the largest horizon, so the training part holds rows
+    only once the span exceeds embargo / training share: 15 one-minute bars / 0.7 ≈ 21 min
+    with the defaults, which a few minutes of a fresh ``lucent up`` do not reach.
+    """
+    span_ms = int(frame["time"].max() - frame["time"].min()) + config.interval_ms
+    share = 1 - config.validation_fraction - config.test_fraction
+    parts = ", ".join(f"{part} {count}" for part, count in split.items())
+    return (
+        f"no training rows: the {len(frame)} rows span {_duration(span_ms)} ({parts}); an "
+        f"embargo of the largest horizon ({config.max_horizon} bars of {config.interval} = "
+        f"{_duration(config.embargo_ms)}) precedes each split boundary, so training needs a "
+        f"span well beyond {_duration(config.embargo_ms / share)}. Build datasets/features "
+        "over a longer range (more days, or after the platform has run longer), or with a "
+        "shorter interval or horizons (its run config) and train with that interval."
+    )
+
+
+def _duration(ms: float) -> str:
+    seconds = ms / 1000
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def model_dir(data_dir: Path, name: str) -> Path:
