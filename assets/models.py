@@ -41,7 +41,10 @@ class BaselineConfig(dg.Config):
         "Baseline model: regularized logistic regression on the direction of the forward "
         "return, trained on a range of datasets/features with a time split (embargoed); "
         "out-of-sample accuracy, AUC and log-loss against the naive forecast in metadata. "
-        "`lucent worker predictions` publishes its predictions on agents.predictions.*."
+        "`lucent worker predictions` publishes its predictions on agents.predictions.*. "
+        "Needs a dataset span well beyond the largest horizon / 0.7 (about 21 min of 1m "
+        "bars by default); on a fresh stack, build datasets/features with interval 10s and "
+        "train with interval 10s (Materialize ▾ → Open launchpad)."
     ),
 )
 def baseline(
