@@ -35,8 +35,10 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy lucent_platform streaming
 
+# Two workers: most tests wait on a broker, NATS or ClickHouse, so two share the cores well
+# (measured 11 min 45 s vs 16 min 46 s in one process); each starts its own services.
 test: install lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 check: test
 
