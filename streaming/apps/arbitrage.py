@@ -34,6 +34,15 @@ GROUP_ID = "lucent-arbitrage"
 CONSUMER_OVERRIDES = {"auto.offset.reset": "earliest"}
 
 
+BATCH_SIZE = 16
+"""Records per batch at most. A batch's opportunities are handed to the producer when the
+whole batch is done, so its size bounds the detection latency (the worker spends ~20 µs a
+quote). Measured at 5,000 quotes/s (``lucent bench apps``), in-worker p50 / p99: 1.18 / 3.4 ms
+with the runtime's default of 1,000 (batches of 36–64 form at that rate), 1.28 / 3.2 ms at
+64, 0.76 / 1.52 ms at 16. The smaller batches cost little: a catch-up over 100,000 quotes
+on the local broker ran at 59–64 k quotes/s with 16, 62–74 k with 1,000."""
+
+
 def clock_ms() -> float:
     return time.time_ns() / 1_000_000
 
@@ -110,6 +119,7 @@ def run(
         instance_id=settings.instance_id,
         consumer_config={**CONSUMER_OVERRIDES, **(consumer_config or {})},
         on_batch=timed.handed,
+        batch_size=BATCH_SIZE,
     )
 
 
