@@ -189,6 +189,14 @@ def fixed_topics() -> tuple[TopicSpec, ...]:
     return tuple(specs)
 
 
+def pool_topics(pools: list[tuple[str, str]]) -> tuple[TopicSpec, ...]:
+    """Raw yields topics for every (protocol, pool)."""
+    return tuple(
+        TopicSpec(yields(protocol, pool), RAW_PARTITIONS, key="protocol", description="raw yields")
+        for protocol, pool in pools
+    )
+
+
 def instrument_topics(exchanges: list[str], pairs: list[str]) -> tuple[TopicSpec, ...]:
     """Raw prices/trades/orderbook topics for every exchange × pair."""
     return tuple(

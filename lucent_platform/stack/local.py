@@ -147,11 +147,16 @@ class LocalStack:
 
     def _provision_topics(self, endpoints: Endpoints) -> None:
         from lucent_platform.adapters import kafka
-        from lucent_platform.topics import fixed_topics, instrument_topics
+        from lucent_platform.simulator.config import DEFAULT_POOLS
+        from lucent_platform.topics import fixed_topics, instrument_topics, pool_topics
 
-        # The configured instruments' raw topics too: a regex subscriber (the processor) then
-        # gets them in its first assignment instead of one rebalance per new topic.
+        # The configured instruments' raw topics too (and the simulator's pools): a regex
+        # subscriber (the processor) then gets them in its first assignment instead of one
+        # rebalance per new topic — a pool topic created by its first rate was seen only at
+        # the next metadata refresh, and an APY spike 3.4 s late.
         specs = fixed_topics() + instrument_topics(self.settings.exchanges, self.settings.pairs)
+        if self.settings.feed == "simulate":
+            specs += pool_topics([(pool.protocol, pool.pool) for pool in DEFAULT_POOLS])
         results = kafka.provision(
             kafka.admin(self.settings, endpoints.kafka_bootstrap_servers),
             specs,
