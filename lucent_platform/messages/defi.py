@@ -14,7 +14,8 @@ class YieldRate(MessageData, frozen=True):
     """A pool's current yield (``messageType`` ``yield_rate``).
 
     ``apy`` is what a depositor earns, in percent; ``supplyApy``/``borrowApy`` are given where the
-    protocol quotes both sides, ``tvlUsd`` where known. From the recorded Aave v1
+    protocol quotes both sides, ``tvlUsd`` where known. ``blockNumber``/``txHash``/``logIndex``
+    (schema v2) locate a rate decoded from a chain log. From the recorded Aave v1
     ``ReserveUpdated`` log of the ETH reserve at block 11017338 (ray-unit APRs compounded per
     second)::
 
@@ -23,6 +24,7 @@ class YieldRate(MessageData, frozen=True):
     """
 
     message_type = "yield_rate"
+    schema_version = 2
 
     protocol: str
     pool: str
@@ -32,6 +34,9 @@ class YieldRate(MessageData, frozen=True):
     tvl_usd: float | None = None
     supply_apy: float | None = None
     borrow_apy: float | None = None
+    block_number: Int64 | None = None
+    tx_hash: str | None = None
+    log_index: Int64 | None = None
 
 
 class Liquidation(MessageData, frozen=True):
@@ -71,13 +76,15 @@ class GovernanceEvent(MessageData, frozen=True):
     ``eventType`` is the lifecycle step: ``proposal_created``, ``vote_cast``, ``queued``,
     ``executed``, ``canceled`` (new steps may appear; consumers ignore ones they do not know).
     Vote fields are set on ``vote_cast`` only; ``votes`` is the voting weight in governance
-    tokens. A proposal being queued looks like::
+    tokens. ``logIndex`` (schema v2) completes the chain location ``(chain, txHash, logIndex)``.
+    A proposal being queued looks like::
 
         {"protocol": "compound", "proposalId": "117", "eventType": "queued",
          "title": "Reduce DAI reserve factor", "chain": "ethereum", "blockNumber": 16000000}
     """
 
     message_type = "governance_event"
+    schema_version = 2
 
     protocol: str
     proposal_id: str
@@ -90,3 +97,4 @@ class GovernanceEvent(MessageData, frozen=True):
     votes: float | None = None
     tx_hash: str | None = None
     block_number: Int64 | None = None
+    log_index: Int64 | None = None
