@@ -27,7 +27,9 @@ class PriceUpdate(MessageData, frozen=True):
     statistics and an oracle round has no book, so the rest are ``None`` rather than a made-up
     zero. ``change24h`` is in percent (``2.45`` is +2.45 %), ``spread`` is ``ask - bid`` in
     quote units. ``enrichment`` is set by the processor on normalized updates only (schema v2;
-    v1 data, without it, still decodes). The design record's example ``data``::
+    v1 data, without it, still decodes). ``chain``/``blockNumber``/``txHash``/``logIndex``
+    (schema v3) locate a DEX price decoded from a chain log, as on ``Liquidation``. The design
+    record's example ``data``::
 
         {"exchange": "binance", "pair": "ETH-USDC", "price": 2847.52,
          "volume24h": 1234567.89, "change24h": 2.45, "bid": 2847.40, "ask": 2847.60,
@@ -35,7 +37,7 @@ class PriceUpdate(MessageData, frozen=True):
     """
 
     message_type = "price_update"
-    schema_version = 2
+    schema_version = 3
 
     exchange: str
     pair: str
@@ -47,14 +49,20 @@ class PriceUpdate(MessageData, frozen=True):
     spread: float | None = None
     liquidity: Liquidity | None = None
     enrichment: PriceEnrichment | None = None
+    chain: str | None = None
+    block_number: Int64 | None = None
+    tx_hash: str | None = None
+    log_index: Int64 | None = None
 
 
 class Trade(MessageData, frozen=True):
     """One executed trade (``messageType`` ``trade``).
 
     ``side`` is the taker's side, ``None`` where the venue does not say; ``tradeId`` is the
-    venue's id, ``None`` where it gives none (Kraken's v1 trade feed). From the recorded Binance
-    aggTrade ``{"s":"BTCUSDT","a":665076760,"p":"58001.03000000","q":"0.08620500","m":true}``
+    venue's id, ``None`` where it gives none (Kraken's v1 trade feed). ``chain``/``blockNumber``/
+    ``txHash``/``logIndex`` (schema v2) locate a DEX swap decoded from a chain log. From the
+    recorded Binance aggTrade
+    ``{"s":"BTCUSDT","a":665076760,"p":"58001.03000000","q":"0.08620500","m":true}``
     (buyer is maker, so the taker sold)::
 
         {"exchange": "binance", "pair": "BTC-USDT", "price": 58001.03, "amount": 0.086205,
@@ -62,6 +70,7 @@ class Trade(MessageData, frozen=True):
     """
 
     message_type = "trade"
+    schema_version = 2
 
     exchange: str
     pair: str
@@ -69,6 +78,10 @@ class Trade(MessageData, frozen=True):
     amount: float
     trade_id: str | None = None
     side: Literal["buy", "sell"] | None = None
+    chain: str | None = None
+    block_number: Int64 | None = None
+    tx_hash: str | None = None
+    log_index: Int64 | None = None
 
 
 class OrderBookSnapshot(MessageData, frozen=True):
