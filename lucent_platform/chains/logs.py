@@ -39,6 +39,7 @@ CHAIN_NAMES = {
     1: "ethereum",
     10: "optimism",
     56: "bsc",
+    100: "gnosis",
     137: "polygon",
     8453: "base",
     42161: "arbitrum",

@@ -125,6 +125,16 @@ POOLS: tuple[Pool, ...] = (
         base=0,
     ),
     Pool(
+        "0x172fcd41e0913e95784454622d1c3724f546f849",
+        "bsc",
+        "pancakeswap-v3",
+        "pancake_v3",
+        BSC_USDT,
+        WBNB,
+        base=1,
+        fee_ppm=100,
+    ),
+    Pool(
         "0x16b9a82891338f9ba80e2d6970fdda79d1eb0dae",
         "bsc",
         "pancakeswap-v2",
@@ -141,3 +151,77 @@ _BY_KEY = {(pool.chain, pool.address): pool for pool in POOLS}
 def pool_at(chain: str, address: str) -> Pool | None:
     """The shipped pool at ``address`` on ``chain``, ``None`` if we do not know it."""
     return _BY_KEY.get((chain, address.lower()))
+
+
+# Oracles, lending markets and governors (checked against public code in the search corpus,
+# 2026-11-28: the YFI/ETH aggregator in Aave's own aggregator list, the Aave v3 Ethereum pool
+# and the Compound v3 cUSDCv3 Comet in several integrations, RealT's RMM v2 lending pool, an
+# Aave v2 fork, on Gnosis).
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A Chainlink aggregator: its pair and the decimals of its answers."""
+
+    address: str
+    chain: str
+    pair: str
+    decimals: int
+
+
+@dataclass(frozen=True, slots=True)
+class LendingMarket:
+    """A lending pool contract; ``base`` is a Compound v3 market's borrowable asset."""
+
+    address: str
+    chain: str
+    protocol: str
+    base: Token | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Governor:
+    """A governor contract and the decimals of its voting token."""
+
+    address: str
+    chain: str
+    protocol: str
+    vote_decimals: int = 18
+
+
+WXDAI = Token("WXDAI", "0xe91d153e0b41518a2ce8dd3d7944fa863463a97d", 18)
+WBTC = Token("WBTC", "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599", 8)
+
+FEEDS: tuple[Feed, ...] = (
+    Feed("0x4a03707a1bfefc2836a69b1a6a6bd752270041a9", "ethereum", "YFI-ETH", 18),
+)
+LENDING_MARKETS: tuple[LendingMarket, ...] = (
+    LendingMarket("0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2", "ethereum", "aave-v3"),
+    LendingMarket("0x5b8d36de471880ee21936f328aab2383a280cb2a", "gnosis", "realt-rmm-v2"),
+    LendingMarket("0xc3d688b66703497daa19211eedff47f25384cdc3", "ethereum", "compound-v3", USDC),
+)
+GOVERNORS: tuple[Governor, ...] = (
+    Governor("0xc0da02939e1441f497fd74f78ce7decb17b66529", "ethereum", "compound"),
+)
+_TOKENS = {("ethereum", t.address): t for t in (WETH, USDC, USDT, DAI, SUSHI, WBTC)} | {
+    ("gnosis", WXDAI.address): WXDAI
+}
+_FEEDS = {(f.chain, f.address): f for f in FEEDS}
+_MARKETS = {(m.chain, m.address): m for m in LENDING_MARKETS}
+_GOVERNORS = {(g.chain, g.address): g for g in GOVERNORS}
+
+
+def token_at(chain: str, address: str) -> Token | None:
+    return _TOKENS.get((chain, address.lower()))
+
+
+def feed_at(chain: str, address: str) -> Feed | None:
+    return _FEEDS.get((chain, address.lower()))
+
+
+def market_at(chain: str, address: str) -> LendingMarket | None:
+    return _MARKETS.get((chain, address.lower()))
+
+
+def governor_at(chain: str, address: str) -> Governor | None:
+    return _GOVERNORS.get((chain, address.lower()))

@@ -1,0 +1,154 @@
+"""Liquidations → ``Liquidation``: Aave v2/v3 ``LiquidationCall``, Compound v3 ``AbsorbCollateral``.
+
+``LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed
+user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool
+receiveAToken)`` (Aave v2 and v3 alike). Compound v3's ``AbsorbCollateral(address indexed
+absorber, address indexed borrower, address indexed asset, uint256 collateralAbsorbed, uint256
+usdValue)`` carries the seized collateral and its USD value (8 decimals, Comet's price scale);
+the debt the protocol took over is in the same transaction's ``AbsorbDebt`` log, so its
+``debtAmount`` is ``0.0`` with the flag ``debt_in_absorb_debt``. An Aave v3 liquidation log::
+
+    {"address": "0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2",
+     "topics": ["0xe413a321…", "0x…<collateral>", "0x…<debt asset>", "0x…<user>"],
+     "data": "0x<debtToCover><liquidatedCollateralAmount><liquidator><receiveAToken>", …}
+
+Amounts of tokens missing from the registry stay raw integers (as floats) with the flag
+``unknown_token``; the asset is then its address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from lucent_platform.chains.abi import ChainDecodeError, decode_words, event_topic, topic_address
+from lucent_platform.chains.logs import Log, wrap_log
+from lucent_platform.chains.registry import market_at, token_at
+from lucent_platform.envelope import Envelope
+from lucent_platform.messages import Liquidation
+
+LIQUIDATION_CALL = event_topic(
+    "LiquidationCall(address,address,address,uint256,uint256,address,bool)"
+)
+ABSORB_COLLATERAL = event_topic("AbsorbCollateral(address,address,address,uint256,uint256)")
+COMET_USD_DECIMALS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class AaveLiquidation:
+    collateral_asset: str
+    debt_asset: str
+    user: str
+    debt_to_cover: int
+    liquidated_collateral: int
+    liquidator: str
+    receive_a_token: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CometAbsorb:
+    absorber: str
+    borrower: str
+    asset: str
+    collateral_absorbed: int
+    usd_value: int
+
+
+def decode_liquidation_call(topics: Sequence[bytes], data: bytes) -> AaveLiquidation:
+    if len(topics) != 4 or topics[0] != LIQUIDATION_CALL:
+        raise ChainDecodeError("not a LiquidationCall log (topic0 and 4 topics expected)")
+    debt, collateral, liquidator, receive = decode_words(
+        ["uint256", "uint256", "address", "bool"], data, "LiquidationCall"
+    )
+    return AaveLiquidation(
+        collateral_asset=topic_address(topics[1]),
+        debt_asset=topic_address(topics[2]),
+        user=topic_address(topics[3]),
+        debt_to_cover=debt,
+        liquidated_collateral=collateral,
+        liquidator=str(liquidator).lower(),
+        receive_a_token=bool(receive),
+    )
+
+
+def decode_absorb_collateral(topics: Sequence[bytes], data: bytes) -> CometAbsorb:
+    if len(topics) != 4 or topics[0] != ABSORB_COLLATERAL:
+        raise ChainDecodeError("not an AbsorbCollateral log (topic0 and 4 topics expected)")
+    absorbed, usd = decode_words(["uint256", "uint256"], data, "AbsorbCollateral")
+    return CometAbsorb(
+        absorber=topic_address(topics[1]),
+        borrower=topic_address(topics[2]),
+        asset=topic_address(topics[3]),
+        collateral_absorbed=absorbed,
+        usd_value=usd,
+    )
+
+
+def liquidation_envelopes(
+    log: Log, *, received_ms: int, block_time_ms: int | None
+) -> list[Envelope[Any]]:
+    """A ``LiquidationCall`` or ``AbsorbCollateral`` log → one ``Liquidation``."""
+    flags: list[str] = []
+    market = market_at(log.chain, log.address)
+    if market is None:
+        flags.append("unknown_pool")
+    if log.topics and log.topics[0] == ABSORB_COLLATERAL:
+        absorb = decode_absorb_collateral(log.topics, log.data)
+        collateral_asset, collateral = _amount(log.chain, absorb.asset, absorb.collateral_absorbed)
+        base = market.base.symbol if market is not None and market.base is not None else None
+        flags.append("debt_in_absorb_debt")
+        data = Liquidation(
+            protocol=market.protocol if market is not None else "compound-v3",
+            chain=log.chain,
+            tx_hash=log.tx_hash,
+            borrower=absorb.borrower,
+            liquidator=absorb.absorber,
+            collateral_asset=collateral_asset,
+            debt_asset=base if base is not None else log.address,
+            collateral_amount=collateral,
+            debt_amount=0.0,
+            value_usd=float(Decimal(absorb.usd_value).scaleb(-COMET_USD_DECIMALS)),
+            block_number=log.block_number,
+            log_index=log.log_index,
+        )
+    else:
+        call = decode_liquidation_call(log.topics, log.data)
+        collateral_asset, collateral = _amount(
+            log.chain, call.collateral_asset, call.liquidated_collateral
+        )
+        debt_asset, debt = _amount(log.chain, call.debt_asset, call.debt_to_cover)
+        data = Liquidation(
+            protocol=market.protocol if market is not None else "unknown",
+            chain=log.chain,
+            tx_hash=log.tx_hash,
+            borrower=call.user,
+            liquidator=call.liquidator,
+            collateral_asset=collateral_asset,
+            debt_asset=debt_asset,
+            collateral_amount=collateral,
+            debt_amount=debt,
+            block_number=log.block_number,
+            log_index=log.log_index,
+        )
+    if data.collateral_asset.startswith("0x") or data.debt_asset.startswith("0x"):
+        flags.append("unknown_token")
+    return [
+        wrap_log(
+            data,
+            log,
+            key="liquidation",
+            received_ms=received_ms,
+            block_time_ms=block_time_ms,
+            quality_flags=tuple(flags),
+        )
+    ]
+
+
+def _amount(chain: str, address: str, raw: int) -> tuple[str, float]:
+    """(symbol, whole tokens) for a registered token; (address, raw units) otherwise."""
+    token = token_at(chain, address)
+    if token is None:
+        return address, float(raw)
+    return token.symbol, float(Decimal(raw).scaleb(-token.decimals))
