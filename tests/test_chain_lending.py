@@ -121,3 +121,13 @@ def test_any_topics_and_bytes_fail_only_with_chain_decode_error(
         decode_reserve_data_updated(topics, data)
     with contextlib.suppress(ChainDecodeError):
         decode_rate_result(data)
+
+
+@given(words=st.lists(st.integers(min_value=0, max_value=2**256 - 1), min_size=5, max_size=5))
+def test_any_rate_words_give_an_envelope_or_a_chain_decode_error(words: list[int]) -> None:
+    obj = {**RESERVE_LOG, "data": "0x" + "".join(f"{word:064x}" for word in words)}
+    with contextlib.suppress(ChainDecodeError):
+        (envelope,) = reserve_rate_envelopes(
+            parse_log(obj, chain_id=100), received_ms=1, block_time_ms=1
+        )
+        assert envelope.data.apy >= 0.0

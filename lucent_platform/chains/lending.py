@@ -19,7 +19,7 @@ Compound v3 (Comet) quotes per-second rates from ``getSupplyRate(utilization)`` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,7 @@ def reserve_rate_envelopes(
     if token is None:
         flags.append("unknown_token")
     asset = token.symbol if token is not None else rates.reserve
-    supply = ray_apr_to_apy(rates.liquidity_rate) * 100
+    supply, borrow = _apys(ray_apr_to_apy, rates.liquidity_rate, rates.variable_borrow_rate)
     data = YieldRate(
         protocol=market.protocol if market is not None else "unknown",
         pool=f"{asset.lower()}-lending",
@@ -81,7 +81,7 @@ def reserve_rate_envelopes(
         chain=log.chain,
         apy=supply,
         supply_apy=supply,
-        borrow_apy=ray_apr_to_apy(rates.variable_borrow_rate) * 100,
+        borrow_apy=borrow,
         block_number=log.block_number,
         tx_hash=log.tx_hash,
         log_index=log.log_index,
@@ -120,8 +120,11 @@ def comet_rate_envelope(
     polling the same block twice yields one message. An unregistered Comet keeps its APYs
     with asset = its address and the ``unknown_pool`` flag.
     """
-    supply = per_second_to_apy(decode_rate_result(supply_result, "getSupplyRate")) * 100
-    borrow = per_second_to_apy(decode_rate_result(borrow_result, "getBorrowRate")) * 100
+    supply, borrow = _apys(
+        per_second_to_apy,
+        decode_rate_result(supply_result, "getSupplyRate"),
+        decode_rate_result(borrow_result, "getBorrowRate"),
+    )
     market = market_at(chain, comet)
     comet = comet.lower()
     flags = []
@@ -153,3 +156,11 @@ def comet_rate_envelope(
         data_quality=grade,
         quality_flags=flags or None,
     )
+
+
+def _apys(to_apy: Callable[[int], float], supply: int, borrow: int) -> tuple[float, float]:
+    """Supply and borrow APY in percent; an impossible rate is the log's fault, not ours."""
+    try:
+        return to_apy(supply) * 100, to_apy(borrow) * 100
+    except ValueError as exc:
+        raise ChainDecodeError(str(exc)) from None

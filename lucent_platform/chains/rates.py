@@ -24,14 +24,21 @@ def ray_apr_to_apy(rate_ray: int) -> float:
     ``ray_apr_to_apy(10**25)`` (1 % APR) is ``0.010050…``.
     """
     _check_rate(rate_ray)
-    per_second = rate_ray / RAY / SECONDS_PER_YEAR
-    return math.expm1(SECONDS_PER_YEAR * math.log1p(per_second))
+    return _compound(rate_ray / RAY / SECONDS_PER_YEAR, rate_ray)
 
 
 def per_second_to_apy(rate_wad: int) -> float:
     """A Compound v3 per-second rate (``getSupplyRate``/``getBorrowRate``, 1e18 scale) as APY."""
     _check_rate(rate_wad)
-    return math.expm1(SECONDS_PER_YEAR * math.log1p(rate_wad / WAD))
+    return _compound(rate_wad / WAD, rate_wad)
+
+
+def _compound(per_second: float, raw: int) -> float:
+    try:
+        return math.expm1(SECONDS_PER_YEAR * math.log1p(per_second))
+    except OverflowError:
+        # A rate no market pays (≳ 2.2 % a second): a corrupt or hostile value, not a number.
+        raise ValueError(f"rate {raw} compounds beyond a float over a year") from None
 
 
 def _check_rate(rate: int) -> None:
