@@ -23,6 +23,7 @@ from lucent_platform.chains.governance import (
     governance_envelopes,
 )
 from lucent_platform.chains.logs import parse_log
+from tests.chain_fixtures import recorded_logs
 
 GOVERNOR = "0xc0da02939e1441f497fd74f78ce7decb17b66529"
 VOTER = "0x" + "ab" * 20
@@ -131,3 +132,18 @@ def test_any_topics_and_bytes_fail_only_with_chain_decode_error(
     for decode in (decode_proposal_created, decode_vote_cast):
         with contextlib.suppress(ChainDecodeError):
             decode(topics, data)
+
+
+def test_recorded_governor_alpha_vote() -> None:
+    """Real on-chain values of a Compound GovernorAlpha vote (block 12115107; PROVENANCE.md)."""
+    (obj,) = recorded_logs("compound_governor/log_VoteCast_alpha_built.json")
+    (envelope,) = governance_envelopes(parse_log(obj, chain_id=1), received_ms=2, block_time_ms=1)
+    words = [int(obj["data"][2 + 64 * i : 2 + 64 * (i + 1)], 16) for i in range(4)]
+    data = envelope.data
+    assert (data.protocol, data.event_type) == ("compound", "vote_cast")
+    assert data.voter == "0x" + f"{words[0]:040x}" == "0x0dc1f2633d657122d67735d9606e0b29f5523aef"
+    assert data.proposal_id == str(words[1]) == "42"
+    assert data.support == ("for" if words[2] == 1 else "against") == "for"
+    assert data.votes == words[3] / 10**18
+    assert (data.block_number, data.log_index) == (12115107, 146)
+    assert envelope.metadata.quality_flags is None

@@ -202,6 +202,7 @@ LENDING_MARKETS: tuple[LendingMarket, ...] = (
 )
 GOVERNORS: tuple[Governor, ...] = (
     Governor("0xc0da02939e1441f497fd74f78ce7decb17b66529", "ethereum", "compound"),
+    Governor("0xc0da01a04c3f3e0be433606045bb7017a7323e38", "ethereum", "compound"),  # Alpha
 )
 _TOKENS = {("ethereum", t.address): t for t in (WETH, USDC, USDT, DAI, SUSHI, WBTC)} | {
     ("gnosis", WXDAI.address): WXDAI
