@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from lucent_platform.chains import uniswap_v2
 from lucent_platform.chains.abi import ChainDecodeError
+from lucent_platform.chains.dex import dex_envelopes
 from lucent_platform.chains.logs import parse_log
 from lucent_platform.envelope import decode, encode, message_id_for
 
@@ -170,3 +171,13 @@ def test_any_topics_and_data_decode_or_fail_clearly(topics: list[bytes], data: b
     }
     with contextlib.suppress(ChainDecodeError):
         _decoded(obj)
+
+
+def test_dex_entry_point_routes_by_topic0() -> None:
+    logs = [parse_log(obj, chain_id=1) for obj in _logs()]
+    routed = [
+        dex_envelopes(log, received_ms=RECEIVED_MS, block_time_ms=BLOCK_TIME_MS) for log in logs
+    ]
+    decoded = [r for r in routed if r is not None]
+    assert len(decoded) == 81  # the block's V2 Swap and Sync logs; transfers etc. are None
+    assert sum(len(r) for r in decoded) == 81
