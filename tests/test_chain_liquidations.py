@@ -1,8 +1,9 @@
-"""Liquidation decoders: Aave v2/v3 ``LiquidationCall`` and Compound v3 ``AbsorbCollateral``.
+"""Liquidation decoders: Aave ``LiquidationCall`` and Compound v3 ``AbsorbCollateral``.
 
-No recorded log of either event exists in the shared fixtures or the searched public test
-suites yet, so these logs are BUILT here with eth-abi from the events' documented layouts and
-round numbers; they check the decoding and units, not recorded reality (PROVENANCE.md).
+The Aave v1 liquidation is recorded (tx 0x97afae49…, block 10673175). No recorded Aave v2/v3
+``LiquidationCall`` or Compound v3 ``AbsorbCollateral`` was found in the shared fixtures or the
+searched public test suites, so those logs are BUILT here with eth-abi from the events'
+documented layouts and round numbers; they check decoding and units, not recorded reality.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from lucent_platform.chains.abi import ChainDecodeError
 from lucent_platform.chains.liquidations import (
     ABSORB_COLLATERAL,
     LIQUIDATION_CALL,
+    LIQUIDATION_CALL_V1,
     decode_absorb_collateral,
     decode_liquidation_call,
+    decode_liquidation_call_v1,
     liquidation_envelopes,
 )
 from lucent_platform.chains.logs import parse_log
+from tests.chain_fixtures import recorded_logs
 
 AAVE_V3_POOL = "0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2"
 COMET_USDC = "0xc3d688b66703497daa19211eedff47f25384cdc3"
@@ -59,6 +63,32 @@ def aave_log(**extra: Any) -> dict[str, Any]:
     )
     topics = ["0x" + LIQUIDATION_CALL.hex(), topic(WETH), topic(USDC), topic(USER)]
     return log_object(AAVE_V3_POOL, topics, data, **extra)
+
+
+def test_recorded_aave_v1_liquidation() -> None:
+    (obj,) = [
+        log
+        for log in recorded_logs("aave_v1/logs_liquidation_tx.json")
+        if log["topics"][0] == "0x" + LIQUIDATION_CALL_V1.hex()
+    ]
+    (envelope,) = liquidation_envelopes(parse_log(obj, chain_id=1), received_ms=2, block_time_ms=1)
+    words = [int(obj["data"][2 + 64 * i : 2 + 64 * (i + 1)], 16) for i in range(6)]
+    data = envelope.data
+    assert data.protocol == "aave-v1"
+    assert (data.collateral_asset, data.debt_asset) == ("DAI", "BAT")  # both 18 decimals
+    assert data.debt_amount == float(Decimal(words[0]) / 10**18) == 1418.69632
+    assert data.collateral_amount == float(Decimal(words[1]) / 10**18)
+    assert (
+        data.borrower
+        == "0x" + obj["topics"][3][26:]
+        == "0xcf110759776ea0851565b6db1572212e9d2926f6"
+    )
+    assert (
+        data.liquidator == "0x" + f"{words[3]:040x}" == "0xf45394706522f060ba5d8982ddef41c22967f928"
+    )
+    assert (data.block_number, data.log_index) == (10673175, 132)
+    assert data.tx_hash == obj["transactionHash"]
+    assert envelope.metadata.quality_flags is None
 
 
 def test_aave_liquidation_call_in_whole_tokens() -> None:
@@ -115,7 +145,10 @@ def test_compound_v3_absorb_collateral() -> None:
 
 @given(
     topics=st.lists(
-        st.one_of(st.sampled_from([LIQUIDATION_CALL, ABSORB_COLLATERAL]), st.binary(max_size=40)),
+        st.one_of(
+            st.sampled_from([LIQUIDATION_CALL, LIQUIDATION_CALL_V1, ABSORB_COLLATERAL]),
+            st.binary(max_size=40),
+        ),
         max_size=5,
     ),
     data=st.binary(max_size=200),
@@ -123,6 +156,6 @@ def test_compound_v3_absorb_collateral() -> None:
 def test_any_topics_and_bytes_fail_only_with_chain_decode_error(
     topics: list[bytes], data: bytes
 ) -> None:
-    for decode in (decode_liquidation_call, decode_absorb_collateral):
+    for decode in (decode_liquidation_call, decode_liquidation_call_v1, decode_absorb_collateral):
         with contextlib.suppress(ChainDecodeError):
             decode(topics, data)

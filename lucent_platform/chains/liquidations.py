@@ -1,16 +1,20 @@
-"""Liquidations → ``Liquidation``: Aave v2/v3 ``LiquidationCall``, Compound v3 ``AbsorbCollateral``.
+"""Liquidations → ``Liquidation``: Aave ``LiquidationCall``, Compound v3 ``AbsorbCollateral``.
 
-``LiquidationCall(address indexed collateralAsset, address indexed debtAsset, address indexed
-user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address liquidator, bool
-receiveAToken)`` (Aave v2 and v3 alike). Compound v3's ``AbsorbCollateral(address indexed
+Aave v2/v3: ``LiquidationCall(address indexed collateralAsset, address indexed debtAsset,
+address indexed user, uint256 debtToCover, uint256 liquidatedCollateralAmount, address
+liquidator, bool receiveAToken)``; Aave v1's event adds ``accruedBorrowInterest`` after the
+amounts and a ``timestamp`` at the end. Compound v3: ``AbsorbCollateral(address indexed
 absorber, address indexed borrower, address indexed asset, uint256 collateralAbsorbed, uint256
-usdValue)`` carries the seized collateral and its USD value (8 decimals, Comet's price scale);
-the debt the protocol took over is in the same transaction's ``AbsorbDebt`` log, so its
-``debtAmount`` is ``0.0`` with the flag ``debt_in_absorb_debt``. An Aave v3 liquidation log::
+usdValue)``, the USD value with 8 decimals (Comet's price scale); the debt the protocol took
+over is in the same transaction's ``AbsorbDebt`` log, so ``debtAmount`` is ``0.0`` with the
+flag ``debt_in_absorb_debt``. The recorded Aave v1 liquidation (block 10673175, log 132)::
 
-    {"address": "0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2",
-     "topics": ["0xe413a321…", "0x…<collateral>", "0x…<debt asset>", "0x…<user>"],
-     "data": "0x<debtToCover><liquidatedCollateralAmount><liquidator><receiveAToken>", …}
+    {"address": "0x398ec7346dcd622edc5ae82352f02be94c62d119",
+     "topics": ["0x56864757…", "0x…6b175474…",   # collateral DAI, debt BAT, user 0xcf11…26f6
+                "0x…0d8775f6…", "0x…cf110759…"],
+     "data": "0x…4ce85dd276f9e80000"             # purchaseAmount 1418.69632 BAT repaid
+             "…19727a22c19745e25c…",            # 469.4175 DAI seized, interest, liquidator, …
+     "transactionHash": "0x97afae49…", "logIndex": "0x84", "removed": false, …}
 
 Amounts of tokens missing from the registry stay raw integers (as floats) with the flag
 ``unknown_token``; the asset is then its address.
@@ -31,6 +35,9 @@ from lucent_platform.messages import Liquidation
 
 LIQUIDATION_CALL = event_topic(
     "LiquidationCall(address,address,address,uint256,uint256,address,bool)"
+)
+LIQUIDATION_CALL_V1 = event_topic(
+    "LiquidationCall(address,address,address,uint256,uint256,uint256,address,bool,uint256)"
 )
 ABSORB_COLLATERAL = event_topic("AbsorbCollateral(address,address,address,uint256,uint256)")
 COMET_USD_DECIMALS = 8
@@ -73,6 +80,24 @@ def decode_liquidation_call(topics: Sequence[bytes], data: bytes) -> AaveLiquida
     )
 
 
+def decode_liquidation_call_v1(topics: Sequence[bytes], data: bytes) -> AaveLiquidation:
+    """Aave v1's ``LiquidationCall``: ``_purchaseAmount`` is the debt repaid."""
+    if len(topics) != 4 or topics[0] != LIQUIDATION_CALL_V1:
+        raise ChainDecodeError("not an Aave v1 LiquidationCall log (topic0 and 4 topics expected)")
+    debt, collateral, _interest, liquidator, receive, _time = decode_words(
+        ["uint256", "uint256", "uint256", "address", "bool", "uint256"], data, "LiquidationCall"
+    )
+    return AaveLiquidation(
+        collateral_asset=topic_address(topics[1]),
+        debt_asset=topic_address(topics[2]),
+        user=topic_address(topics[3]),
+        debt_to_cover=debt,
+        liquidated_collateral=collateral,
+        liquidator=str(liquidator).lower(),
+        receive_a_token=bool(receive),
+    )
+
+
 def decode_absorb_collateral(topics: Sequence[bytes], data: bytes) -> CometAbsorb:
     if len(topics) != 4 or topics[0] != ABSORB_COLLATERAL:
         raise ChainDecodeError("not an AbsorbCollateral log (topic0 and 4 topics expected)")
@@ -89,7 +114,7 @@ def decode_absorb_collateral(topics: Sequence[bytes], data: bytes) -> CometAbsor
 def liquidation_envelopes(
     log: Log, *, received_ms: int, block_time_ms: int | None
 ) -> list[Envelope[Any]]:
-    """A ``LiquidationCall`` or ``AbsorbCollateral`` log → one ``Liquidation``."""
+    """A ``LiquidationCall`` (Aave v1–v3) or ``AbsorbCollateral`` log → one ``Liquidation``."""
     flags: list[str] = []
     market = market_at(log.chain, log.address)
     if market is None:
@@ -114,7 +139,9 @@ def liquidation_envelopes(
             log_index=log.log_index,
         )
     else:
-        call = decode_liquidation_call(log.topics, log.data)
+        v1 = bool(log.topics) and log.topics[0] == LIQUIDATION_CALL_V1
+        decode = decode_liquidation_call_v1 if v1 else decode_liquidation_call
+        call = decode(log.topics, log.data)
         collateral_asset, collateral = _amount(
             log.chain, call.collateral_asset, call.liquidated_collateral
         )
