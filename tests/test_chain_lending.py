@@ -62,6 +62,26 @@ def test_recorded_reserve_update_gives_supply_and_borrow_apy() -> None:
     assert rates.liquidity_index == words[3] and rates.variable_borrow_index == words[4]
 
 
+def test_recorded_aave_v1_reserve_updates() -> None:
+    """The four recorded Aave v1 ``ReserveUpdated`` logs; ETH's is the YieldRate docstring's."""
+    seen = {}
+    for obj in recorded_logs("aave_v1/logs_ReserveUpdated.json"):
+        (envelope,) = reserve_rate_envelopes(
+            parse_log(obj, chain_id=1), received_ms=1, block_time_ms=1
+        )
+        words = [int(obj["data"][2 + 64 * i : 2 + 64 * (i + 1)], 16) for i in range(5)]
+        supply = decimal_apy(Decimal(words[0]) / Decimal(10**27) / SECONDS) * 100
+        borrow = decimal_apy(Decimal(words[2]) / Decimal(10**27) / SECONDS) * 100
+        assert envelope.data.protocol == "aave-v1"
+        assert envelope.data.supply_apy == pytest.approx(float(supply), rel=1e-12)
+        assert envelope.data.borrow_apy == pytest.approx(float(borrow), rel=1e-12)
+        assert envelope.metadata.quality_flags is None
+        seen[envelope.data.asset] = envelope.data
+    assert sorted(seen) == ["BAT", "DAI", "ETH", "YFI"]
+    assert seen["ETH"].pool == "eth-lending"
+    assert (round(seen["ETH"].apy, 4), round(seen["ETH"].borrow_apy or 0, 4)) == (0.9481, 3.0406)
+
+
 def test_an_unknown_pool_keeps_its_apys_and_says_why() -> None:
     obj = {**RESERVE_LOG, "address": "0x" + "22" * 20}
     (envelope,) = reserve_rate_envelopes(

@@ -2,7 +2,8 @@
 
 Aave v2 and v3 (and forks such as RealT's RMM) emit the same event,
 ``ReserveDataUpdated(address indexed reserve, uint256 liquidityRate, uint256 stableBorrowRate,
-uint256 variableBorrowRate, uint256 liquidityIndex, uint256 variableBorrowIndex)``, rates in ray.
+uint256 variableBorrowRate, uint256 liquidityIndex, uint256 variableBorrowIndex)``, rates in ray;
+Aave v1's LendingPoolCore emits the same fields as ``ReserveUpdated``, read too.
 The recorded RMM v2 WXDAI update on Gnosis (block 28067558, log 20)::
 
     {"address": "0x5b8d36de471880ee21936f328aab2383a280cb2a",
@@ -34,6 +35,8 @@ RESERVE_DATA_UPDATED = event_topic(
     "ReserveDataUpdated(address,uint256,uint256,uint256,uint256,uint256)"
 )
 
+RESERVE_UPDATED_V1 = event_topic("ReserveUpdated(address,uint256,uint256,uint256,uint256,uint256)")
+
 
 @dataclass(frozen=True, slots=True)
 class ReserveRates:
@@ -48,7 +51,7 @@ class ReserveRates:
 
 
 def decode_reserve_data_updated(topics: Sequence[bytes], data: bytes) -> ReserveRates:
-    if len(topics) != 2 or topics[0] != RESERVE_DATA_UPDATED:
+    if len(topics) != 2 or topics[0] not in (RESERVE_DATA_UPDATED, RESERVE_UPDATED_V1):
         raise ChainDecodeError("not a ReserveDataUpdated log (topic0 and 2 topics expected)")
     words = decode_words(["uint256"] * 5, data, "ReserveDataUpdated")
     return ReserveRates(topic_address(topics[1]), *words)
@@ -57,7 +60,9 @@ def decode_reserve_data_updated(topics: Sequence[bytes], data: bytes) -> Reserve
 def reserve_rate_envelopes(
     log: Log, *, received_ms: int, block_time_ms: int | None
 ) -> list[Envelope[Any]]:
-    """A ``ReserveDataUpdated`` log → one ``YieldRate`` on ``{protocol}``/``{asset}-lending``.
+    """A ``ReserveDataUpdated`` (or v1 ``ReserveUpdated``) log → one ``YieldRate``.
+
+    The pool is ``{asset}-lending`` (``wxdai-lending``) of the registry's protocol.
 
     ``apy``/``supplyApy`` come from ``liquidityRate``, ``borrowApy`` from ``variableBorrowRate``
     (percent). The rates need no metadata, so an unknown pool or reserve still has its APYs:

@@ -192,12 +192,16 @@ class Governor:
 WXDAI = Token("WXDAI", "0xe91d153e0b41518a2ce8dd3d7944fa863463a97d", 18)
 WBTC = Token("WBTC", "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599", 8)
 BAT = Token("BAT", "0x0d8775f648430679a709e98d2b0cb6250d2887ef", 18)
+YFI = Token("YFI", "0x0bc529c00c6401aef6d220be8c6ea1667f6ad93e", 18)
+ETH = Token("ETH", "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee", 18)
+"""Aave v1's pseudo-address for native ether."""
 
 FEEDS: tuple[Feed, ...] = (
     Feed("0x4a03707a1bfefc2836a69b1a6a6bd752270041a9", "ethereum", "YFI-ETH", 18),
 )
 LENDING_MARKETS: tuple[LendingMarket, ...] = (
     LendingMarket("0x398ec7346dcd622edc5ae82352f02be94c62d119", "ethereum", "aave-v1"),
+    LendingMarket("0x3dfd23a6c5e8bbcfc9581d2e864a68feb6a076d3", "ethereum", "aave-v1"),  # core
     LendingMarket("0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2", "ethereum", "aave-v3"),
     LendingMarket("0x5b8d36de471880ee21936f328aab2383a280cb2a", "gnosis", "realt-rmm-v2"),
     LendingMarket("0xc3d688b66703497daa19211eedff47f25384cdc3", "ethereum", "compound-v3", USDC),
@@ -206,9 +210,9 @@ GOVERNORS: tuple[Governor, ...] = (
     Governor("0xc0da02939e1441f497fd74f78ce7decb17b66529", "ethereum", "compound"),
     Governor("0xc0da01a04c3f3e0be433606045bb7017a7323e38", "ethereum", "compound"),  # Alpha
 )
-_TOKENS = {("ethereum", t.address): t for t in (WETH, USDC, USDT, DAI, SUSHI, WBTC, BAT)} | {
-    ("gnosis", WXDAI.address): WXDAI
-}
+_TOKENS = {
+    ("ethereum", t.address): t for t in (WETH, USDC, USDT, DAI, SUSHI, WBTC, BAT, YFI, ETH)
+} | {("gnosis", WXDAI.address): WXDAI}
 _FEEDS = {(f.chain, f.address): f for f in FEEDS}
 _MARKETS = {(m.chain, m.address): m for m in LENDING_MARKETS}
 _GOVERNORS = {(g.chain, g.address): g for g in GOVERNORS}
