@@ -23,7 +23,6 @@ from lucent_platform.chains.liquidations import (
     LIQUIDATION_CALL_V1,
     decode_absorb_collateral,
     decode_liquidation_call,
-    decode_liquidation_call_v1,
     liquidation_envelopes,
 )
 from lucent_platform.chains.logs import parse_log
@@ -156,6 +155,6 @@ def test_compound_v3_absorb_collateral() -> None:
 def test_any_topics_and_bytes_fail_only_with_chain_decode_error(
     topics: list[bytes], data: bytes
 ) -> None:
-    for decode in (decode_liquidation_call, decode_liquidation_call_v1, decode_absorb_collateral):
+    for decode in (decode_liquidation_call, decode_absorb_collateral):
         with contextlib.suppress(ChainDecodeError):
             decode(topics, data)

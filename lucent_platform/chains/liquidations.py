@@ -63,30 +63,28 @@ class CometAbsorb:
     usd_value: int
 
 
+_LIQUIDATION_LAYOUTS: dict[bytes, tuple[str, list[str]]] = {
+    # topic0 → (name, data words); the first two words are the debt repaid and the collateral
+    # taken, then the liquidator and whether aTokens were received.
+    LIQUIDATION_CALL: ("LiquidationCall", ["uint256", "uint256", "address", "bool"]),
+    # Aave v1: ``_purchaseAmount`` is the debt repaid; an accrued-interest word sits before the
+    # liquidator, a timestamp after the flag.
+    LIQUIDATION_CALL_V1: (
+        "Aave v1 LiquidationCall",
+        ["uint256", "uint256", "uint256", "address", "bool", "uint256"],
+    ),
+}
+
+
 def decode_liquidation_call(topics: Sequence[bytes], data: bytes) -> AaveLiquidation:
-    if len(topics) != 4 or topics[0] != LIQUIDATION_CALL:
+    """Aave's ``LiquidationCall``, v1 to v3 (by topic0)."""
+    layout = _LIQUIDATION_LAYOUTS.get(topics[0]) if topics else None
+    if layout is None or len(topics) != 4:
         raise ChainDecodeError("not a LiquidationCall log (topic0 and 4 topics expected)")
-    debt, collateral, liquidator, receive = decode_words(
-        ["uint256", "uint256", "address", "bool"], data, "LiquidationCall"
-    )
-    return AaveLiquidation(
-        collateral_asset=topic_address(topics[1]),
-        debt_asset=topic_address(topics[2]),
-        user=topic_address(topics[3]),
-        debt_to_cover=debt,
-        liquidated_collateral=collateral,
-        liquidator=str(liquidator).lower(),
-        receive_a_token=bool(receive),
-    )
-
-
-def decode_liquidation_call_v1(topics: Sequence[bytes], data: bytes) -> AaveLiquidation:
-    """Aave v1's ``LiquidationCall``: ``_purchaseAmount`` is the debt repaid."""
-    if len(topics) != 4 or topics[0] != LIQUIDATION_CALL_V1:
-        raise ChainDecodeError("not an Aave v1 LiquidationCall log (topic0 and 4 topics expected)")
-    debt, collateral, _interest, liquidator, receive, _time = decode_words(
-        ["uint256", "uint256", "uint256", "address", "bool", "uint256"], data, "LiquidationCall"
-    )
+    name, types = layout
+    words = decode_words(types, data, name)
+    debt, collateral = words[0], words[1]
+    liquidator, receive = (words[3], words[4]) if len(words) == 6 else (words[2], words[3])
     return AaveLiquidation(
         collateral_asset=topic_address(topics[1]),
         debt_asset=topic_address(topics[2]),
@@ -139,9 +137,7 @@ def liquidation_envelopes(
             log_index=log.log_index,
         )
     else:
-        v1 = bool(log.topics) and log.topics[0] == LIQUIDATION_CALL_V1
-        decode = decode_liquidation_call_v1 if v1 else decode_liquidation_call
-        call = decode(log.topics, log.data)
+        call = decode_liquidation_call(log.topics, log.data)
         collateral_asset, collateral = _amount(
             log.chain, call.collateral_asset, call.liquidated_collateral
         )
