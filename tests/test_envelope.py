@@ -241,7 +241,7 @@ def test_new_envelope_fills_the_header_and_latency() -> None:
 
     assert envelope.header.timestamp == "2021-04-04T20:03:11.314Z"
     assert envelope.header.message_type == "trade"
-    assert envelope.header.version == "1.0"
+    assert envelope.header.version == f"{type(SAMPLES['trade']).schema_version}.0"
     assert uuid.UUID(envelope.header.message_id).version == 4
     assert envelope.metadata.latency_ms == 16.0
     assert (envelope.metadata.confidence_score, envelope.metadata.data_quality) == (1.0, "high")

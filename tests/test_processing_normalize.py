@@ -117,8 +117,10 @@ def test_output_envelope_keeps_the_header_and_adds_latency_so_far() -> None:
     assert (out.metadata.confidence_score, out.metadata.data_quality) == (0.98, "medium")
     assert out.metadata.quality_flags == ["wide_spread"]
     # A message written with an older schema version is re-encoded with the current one.
-    v1 = decode(encode(old).replace(b'"version":"2.0"', b'"version":"1.0"'))
-    assert output_envelope(v1, v1.data, T0).header.version == "2.0"
+    current = f"{PriceUpdate.schema_version}.0"
+    v1 = decode(encode(old).replace(f'"version":"{current}"'.encode(), b'"version":"1.0"'))
+    assert v1.header.version == "1.0"
+    assert output_envelope(v1, v1.data, T0).header.version == current
 
 
 # --- dead letters ---------------------------------------------------------------------------

@@ -187,7 +187,8 @@ def test_a_design_record_frame_and_a_v1_ticker_are_normalized_to_the_current_ver
     )
     (out,) = result.outputs
     envelope = decode(out.value)
-    assert envelope.header.version == "2.0" and envelope.header.message_id == "uuid"
+    current = f"{PriceUpdate.schema_version}.0"
+    assert envelope.header.version == current and envelope.header.message_id == "uuid"
     assert envelope.data.pair == "ETH-USDC" and envelope.metadata.latency_ms == 40.0
 
 
