@@ -42,10 +42,18 @@ test: install lint
 
 check: test
 
+# Every benchmark (figures printed; ~25 min on our 2-core box). The Dagster-side ones are
+# scripts beside the tests they reuse (local exchange, embedded services), run from the clone.
 bench: install
 	$(VENV)/bin/lucent bench envelope
 	$(VENV)/bin/lucent bench feed
 	$(VENV)/bin/lucent bench processor
+	$(VENV)/bin/lucent bench clickhouse-server
+	$(VENV)/bin/lucent bench sink
+	$(VENV)/bin/lucent bench apps
+	$(VENV)/bin/python -m benchmarks.history_backfill
+	$(VENV)/bin/python -m benchmarks.dataset_build
+	$(VENV)/bin/python -m benchmarks.domain_events
 
 lock: $(VENV)/bin/uv
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
