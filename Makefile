@@ -42,7 +42,7 @@ test: install lint
 
 check: test
 
-# Every benchmark (figures printed; ~25 min on our 2-core box). The Dagster-side ones are
+# Every benchmark (figures printed; the processor and apps ones run several minutes each). The Dagster-side ones are
 # scripts beside the tests they reuse (local exchange, embedded services), run from the clone.
 bench: install
 	$(VENV)/bin/lucent bench envelope
