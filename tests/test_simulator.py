@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter, defaultdict
 from typing import Any, TypeVar
 
@@ -392,3 +393,24 @@ def test_a_short_run_gets_one_arbitrage_gap_and_one_apy_spike_early() -> None:
     for now in range(start, start + 12_000, 100):
         simulator.step(now)
     assert not [i for i in simulator.injections if i.kind in ("arbitrage_gap", "apy_spike")]
+
+
+def test_the_simulated_feed_logs_each_injected_gap_and_spike_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Operators time detections against these lines (`lucent tail arbitrage.opportunities`)."""
+    from streaming.feeds.simulate import _log_signal_injections
+
+    start = 1_795_000_000_000
+    simulator = MarketSimulator(SimulatorConfig(), start_ms=start)
+    logged = 0
+    with caplog.at_level(logging.INFO, logger="streaming.feeds.simulate"):
+        for now in range(start, start + 12_000, 100):
+            simulator.step(now)
+            logged = _log_signal_injections(simulator, logged)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("injected ")]
+    wanted = [i for i in simulator.injections if i.kind in ("arbitrage_gap", "apy_spike")]
+    assert len(wanted) >= 2 and len(lines) == len(wanted)
+    first = wanted[0]
+    assert lines[0] == f"injected {first.kind} at {first.start_ms} on {first.topic}: {first.detail}"
+    assert logged == simulator.injected_total
