@@ -23,13 +23,14 @@ from decimal import Decimal
 from typing import Any
 
 from lucent_platform.chains.abi import ChainDecodeError, decode_words, event_topic, topic_int
-from lucent_platform.chains.logs import Log, wrap_log
+from lucent_platform.chains.logs import CONFIDENCE, Log, wrap_log
 from lucent_platform.chains.registry import feed_at
-from lucent_platform.envelope import Envelope
+from lucent_platform.envelope import Envelope, message_id_for, new_envelope
 from lucent_platform.messages import PriceUpdate
 
 ANSWER_UPDATED = event_topic("AnswerUpdated(int256,uint256,uint256)")
 BAND_DECIMALS = 18
+_MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31: an absurd updatedAt still makes an envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +147,86 @@ def answer_updated_envelopes(
             quality_flags=tuple(flags),
         )
     ]
+
+
+def latest_round_envelope(
+    *,
+    chain: str,
+    feed_address: str,
+    result: bytes,
+    received_ms: int,
+    block_time_ms: int | None,
+    max_age_s: int = DEFAULT_MAX_AGE_S,
+) -> Envelope[Any]:
+    """A Chainlink ``latestRoundData()`` return (by ``eth_call``) → one ``PriceUpdate``.
+
+    As for ``AnswerUpdated``: decimals from the registry (else ``unknown_feed``, price 0.0),
+    ``stale`` when ``updatedAt`` is older than ``max_age_s`` against the block time (or the
+    receive time). The event time is the round's ``updatedAt``; the message id is the feed and
+    round, so polling an unchanged round again yields the same message.
+    """
+    round_ = decode_latest_round_data(result)
+    feed_address = feed_address.lower()
+    feed = feed_at(chain, feed_address)
+    flags: list[str] = []
+    if feed is None:
+        pair, price = f"UNKNOWN-{feed_address}", 0.0
+        flags.append("unknown_feed")
+    else:
+        pair, price = feed.pair, float(round_.price(feed.decimals))
+    now_ms = block_time_ms if block_time_ms is not None else received_ms
+    if round_.age_s(now_ms) > max_age_s:
+        flags.append("stale")
+    data = PriceUpdate(exchange="chainlink", pair=pair, price=price, chain=chain)
+    key = (chain, feed_address, round_.round_id, data.message_type, "round")
+    return _oracle_envelope(data, chain, key, round_.updated_at_s, received_ms, flags)
+
+
+def band_reference_envelope(
+    *,
+    chain: str,
+    reference: str,
+    base: str,
+    quote: str,
+    result: bytes,
+    received_ms: int,
+    block_time_ms: int | None,
+    max_age_s: int = DEFAULT_MAX_AGE_S,
+) -> Envelope[Any]:
+    """A Band ``getReferenceData(base, quote)`` return → one ``PriceUpdate`` (exchange ``band``).
+
+    The pair is ``{base}-{quote}`` from the call's own arguments (``BTC``, ``USD``); the event
+    time is the older leg's update, which also decides ``stale``; the message id is the
+    contract, pair and that time.
+    """
+    ref = decode_band_reference(result)
+    flags: list[str] = []
+    now_ms = block_time_ms if block_time_ms is not None else received_ms
+    if now_ms / 1000 - ref.updated_at_s > max_age_s:
+        flags.append("stale")
+    data = PriceUpdate(
+        exchange="band", pair=f"{base}-{quote}".upper(), price=float(ref.price()), chain=chain
+    )
+    key = (chain, reference.lower(), data.pair, ref.updated_at_s, data.message_type, "band")
+    return _oracle_envelope(data, chain, key, ref.updated_at_s, received_ms, flags)
+
+
+def _oracle_envelope(
+    data: PriceUpdate,
+    chain: str,
+    key: tuple[object, ...],
+    updated_at_s: int,
+    received_ms: int,
+    flags: list[str],
+) -> Envelope[Any]:
+    grade = "low" if flags else "high"  # as wrap_log grades a log's flags
+    return new_envelope(
+        data,
+        source=f"{chain}-rpc",
+        event_time_ms=min(max(updated_at_s, 0) * 1000, _MAX_EPOCH_MS),
+        received_time_ms=received_ms,
+        message_id=message_id_for(*key),
+        confidence_score=CONFIDENCE[grade],
+        data_quality=grade,
+        quality_flags=flags or None,
+    )

@@ -13,6 +13,7 @@ the quality flags ``unknown_pool`` and ``raw_amounts``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
@@ -21,6 +22,9 @@ from lucent_platform.chains.logs import Log, wrap_log
 from lucent_platform.chains.registry import Pool
 from lucent_platform.envelope import Envelope
 from lucent_platform.messages import PriceUpdate, Trade
+
+PoolLookup = Callable[[str, str], Pool | None]
+"""(chain, pool address) → the pool's metadata; ``registry.pool_at`` or a connector's own."""
 
 UNKNOWN_POOL_FLAGS = ("unknown_pool", "raw_amounts")
 NO_PRICE_FLAG = "no_price"

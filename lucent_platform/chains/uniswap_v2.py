@@ -30,7 +30,7 @@ from lucent_platform.chains.abi import (
 )
 from lucent_platform.chains.logs import Log
 from lucent_platform.chains.registry import pool_at
-from lucent_platform.chains.swaps import Context, price_envelope, trade_envelope
+from lucent_platform.chains.swaps import Context, PoolLookup, price_envelope, trade_envelope
 from lucent_platform.envelope import Envelope
 
 
@@ -96,12 +96,19 @@ def is_v2_log(log: Log) -> bool:
     return bool(log.topics) and log.topics[0] in (UNISWAP_V2_SWAP, UNISWAP_V2_SYNC)
 
 
-def envelopes(log: Log, *, received_ms: int, block_time_ms: int | None) -> list[Envelope[Any]]:
+def envelopes(
+    log: Log,
+    *,
+    received_ms: int,
+    block_time_ms: int | None,
+    pools: PoolLookup = pool_at,
+) -> list[Envelope[Any]]:
     """The payloads of one V2 ``Swap`` (a ``Trade``) or ``Sync`` (a ``PriceUpdate``) log.
 
-    Raises ``ChainDecodeError`` for any other log or bad data.
+    Raises ``ChainDecodeError`` for any other log or bad data. ``pools`` looks the pool's
+    metadata up (default the shipped registry; a ``ChainConnector`` passes its learnt pools).
     """
-    ctx = Context(log, pool_at(log.chain, log.address), received_ms, block_time_ms)
+    ctx = Context(log, pools(log.chain, log.address), received_ms, block_time_ms)
     if log.topics and log.topics[0] == UNISWAP_V2_SYNC:
         return [price_envelope(ctx, decode_sync(log).token1_per_token0())]
     swap = decode_swap(log)

@@ -31,7 +31,7 @@ from lucent_platform.chains.abi import (
 )
 from lucent_platform.chains.logs import Log
 from lucent_platform.chains.registry import pool_at
-from lucent_platform.chains.swaps import Context, price_envelope, trade_envelope
+from lucent_platform.chains.swaps import Context, PoolLookup, price_envelope, trade_envelope
 from lucent_platform.envelope import Envelope
 
 _Q192 = 2**192
@@ -85,10 +85,20 @@ def is_v3_log(log: Log) -> bool:
     return bool(log.topics) and log.topics[0] in (UNISWAP_V3_SWAP, PANCAKE_V3_SWAP)
 
 
-def envelopes(log: Log, *, received_ms: int, block_time_ms: int | None) -> list[Envelope[Any]]:
-    """A ``Trade`` and a ``PriceUpdate`` for one V3 ``Swap``; ``ChainDecodeError`` otherwise."""
+def envelopes(
+    log: Log,
+    *,
+    received_ms: int,
+    block_time_ms: int | None,
+    pools: PoolLookup = pool_at,
+) -> list[Envelope[Any]]:
+    """A ``Trade`` and a ``PriceUpdate`` for one V3 ``Swap``; ``ChainDecodeError`` otherwise.
+
+    ``pools`` looks the pool's metadata up (default the shipped registry; a ``ChainConnector``
+    passes its learnt pools).
+    """
     swap = decode_swap(log)
-    ctx = Context(log, pool_at(log.chain, log.address), received_ms, block_time_ms)
+    ctx = Context(log, pools(log.chain, log.address), received_ms, block_time_ms)
     return [
         trade_envelope(ctx, swap.amount0, swap.amount1),
         price_envelope(ctx, swap.token1_per_token0()),
