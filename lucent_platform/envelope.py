@@ -84,6 +84,11 @@ class Metadata(WireStruct, frozen=True):
     quality_flags: list[str] | None = None
 
 
+RETRACTED = "retracted"
+"""The quality flag of an on-chain message a chain reorg took back: it repeats the original's
+message id (``lucent_platform.chains.logs``); the processor routes it to ``market.retractions``."""
+
+
 class Envelope(WireStruct, Generic[D], frozen=True):
     """One message: ``header``, typed ``data`` of one message kind, ``metadata``."""
 

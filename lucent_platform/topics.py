@@ -3,9 +3,10 @@
 Names follow the design record (``market.prices.binance.eth-usdc``): dot-separated segments,
 each lower-case ``[a-z0-9-]``. Raw per-source topics are
 ``market.{kind}.{exchange}.{pair}`` (prices, trades, orderbook), ``market.yields.{protocol}.{pool}``
-and ``market.{kind}.{protocol}`` (liquidations, governance); the processor subscribes to them
-by regex and writes one normalized stream per kind, ``market.{kind}.all``. ``all`` is therefore
-reserved and can never be a source name.
+and ``market.{kind}.{protocol}`` (liquidations, governance); on-chain bridge transfers are
+``market.bridges.{l2}`` and unknown pools' swaps ``market.swaps.{chain}``. The processor
+subscribes to them by regex and writes one normalized stream per kind, ``market.{kind}.all``.
+``all`` is therefore reserved and can never be a source name.
 """
 
 from __future__ import annotations
@@ -38,14 +39,18 @@ class Kind(StrEnum):
     YIELDS = "yields"
     LIQUIDATIONS = "liquidations"
     GOVERNANCE = "governance"
+    BRIDGES = "bridges"
+    SWAPS = "swaps"
 
     @property
     def key_field(self) -> str:
         """The envelope ``data`` field that keys (and so partitions) this kind."""
-        return "pair" if self in _PAIR_KEYED else "protocol"
+        return "pair" if self in _PAIR_KEYED else _OTHER_KEYS.get(self, "protocol")
 
 
 _PAIR_KEYED = frozenset({Kind.PRICES, Kind.TRADES, Kind.ORDERBOOK})
+_OTHER_KEYS = {Kind.BRIDGES: "l2", Kind.SWAPS: "pool"}
+"""Bridge transfers meet per L2, an unknown pool's swaps per pool (in chain order)."""
 
 
 def segment(value: str) -> str:
@@ -95,6 +100,16 @@ def governance(protocol: str) -> str:
     return f"market.governance.{segment(protocol)}"
 
 
+def bridges(l2: str) -> str:
+    """Canonical-bridge transfers of one L2, from either side: ``market.bridges.optimism``."""
+    return f"market.bridges.{segment(l2)}"
+
+
+def swaps(chain: str) -> str:
+    """Raw swaps and syncs of pools the registry does not know: ``market.swaps.ethereum``."""
+    return f"market.swaps.{segment(chain)}"
+
+
 # librdkafka subscribes with POSIX extended regexes: no look-ahead, so "any segment but
 # `all`" is spelled out: 1-2 or 4+ characters, or 3 characters differing from a-l-l somewhere.
 _ANY = "[a-z0-9-]"
@@ -116,6 +131,9 @@ def normalized(kind: Kind) -> str:
 # --- fixed topics --------------------------------------------------------------------------
 
 DEADLETTER = "market.deadletter"
+RETRACTIONS = "market.retractions"
+"""On-chain messages a chain reorg took back (``retracted`` flag): the processor routes them
+here, never to the normalized topics the signal apps read; the sink deletes their rows."""
 YIELD_OPPORTUNITIES = "yield.opportunities"
 USER_ALERTS = "user.alerts"
 USER_ALERT_RULES = "user.alert-rules"
@@ -171,6 +189,8 @@ def fixed_topics() -> tuple[TopicSpec, ...]:
             key="source topic",
             description="messages that failed decoding or validation, with the reason",
         ),
+        TopicSpec(RETRACTIONS, SIGNAL_PARTITIONS, key="pair or protocol",
+                  description="on-chain messages retracted by a chain reorg (removed logs)"),
         TopicSpec(YIELD_OPPORTUNITIES, SIGNAL_PARTITIONS, key="protocol",
                   description="viable yield windows (APY above threshold)"),
         TopicSpec(USER_ALERTS, SIGNAL_PARTITIONS, key="user",
@@ -220,11 +240,12 @@ def describe(spec: TopicSpec) -> dict[str, Any]:
 # The field whose value keys (and so partitions) a message: what must meet in one partition
 # (all venues' quotes for one pair, all events of one protocol, all alerts of one user).
 _KEY_FIELDS = ("user_id", "pair", "protocol")
-_KEY_OVERRIDES = {"price_alert": "user_id"}
+_KEY_OVERRIDES = {"price_alert": "user_id", "bridge_transfer": "l2", "pool_swap": "pool"}
 
 
 def partition_key(message_type: str, data: object) -> bytes | None:
-    """The Kafka key for a message's ``data``: pair, protocol, or user for alerts."""
+    """The Kafka key for a message's ``data``: pair, protocol, or user for alerts (the L2 of a
+    bridge transfer, the pool of an unknown pool's swap)."""
     field_name = _KEY_OVERRIDES.get(message_type)
     candidates = (field_name,) if field_name else _KEY_FIELDS[1:]
     for name in candidates:
@@ -253,4 +274,8 @@ def raw_topic(message_type: str, data: object) -> str:
         return liquidations(str(getattr(data, "protocol", "")))
     if message_type == "governance_event":
         return governance(str(getattr(data, "protocol", "")))
+    if message_type == "bridge_transfer":
+        return bridges(str(getattr(data, "l2", "")))
+    if message_type == "pool_swap":
+        return swaps(str(getattr(data, "chain", "")))
     raise TopicNameError(f"{message_type!r} messages have no raw topic")

@@ -82,6 +82,7 @@ def flows(raw_topics: Iterable[str]) -> dict[str, Flow]:
         )
     fixed = (
         Flow(topics.DEADLETTER, "processor", tuple(raw), (SINK,)),
+        Flow(topics.RETRACTIONS, "processor", tuple(raw), (SINK,)),
         Flow(topics.YIELD_OPPORTUNITIES, "yield", (normalized(Kind.YIELDS),), (SINK,)),
         Flow(topics.ARBITRAGE_OPPORTUNITIES, "arbitrage", (prices,), (SINK,)),
         Flow(topics.PATTERNS, "patterns", (normalized(Kind.LIQUIDATIONS), prices), (SINK,)),

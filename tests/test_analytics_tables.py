@@ -12,7 +12,13 @@ import pytest
 from lucent_platform.agents.predictions import PredictionRejected, Rejection, dead_letter
 from lucent_platform.analytics import kafka_engine, migrate
 from lucent_platform.analytics.insert import insert_rows
-from lucent_platform.analytics.rows import TABLE_FOR_TOPIC, TABLE_FOR_TYPE, dead_letter_row, to_row
+from lucent_platform.analytics.rows import (
+    TABLE_FOR_TOPIC,
+    TABLE_FOR_TYPE,
+    dead_letter_row,
+    retraction_row,
+    to_row,
+)
 from lucent_platform.analytics.schema import TABLES, TIME
 from lucent_platform.config import Settings, with_overrides
 from lucent_platform.envelope import encode
@@ -20,6 +26,7 @@ from lucent_platform.processing import deadletter
 from tests.analytics_data import recorded_market, recorded_trades, simulated
 from tests.fixtures.clickhouse import fresh_database
 from tests.message_samples import sample_envelope
+from tests.test_chain_retractions import trade as chain_trade
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
@@ -70,7 +77,16 @@ def expected_rows() -> dict[str, dict[str, tuple[Any, ...]]]:
     for letter in dead:
         row = dead_letter_row(letter)
         by_table["dead_letters"][row[0]] = row
+    for retraction in retractions():
+        row = retraction_row(retraction)
+        assert row is not None
+        by_table["retractions"][row[0]] = row
     return by_table
+
+
+def retractions() -> list[Any]:
+    """A real on-chain trade (Uniswap V2, recorded) as a chain reorg retracts it."""
+    return [chain_trade(removed=True)]
 
 
 def stored(client: Client, table: str) -> dict[str, tuple[Any, ...]]:
@@ -93,7 +109,7 @@ def test_every_table_stores_what_to_row_makes_of_real_envelopes(db: Client) -> N
 
 def test_every_sink_topic_has_a_table() -> None:
     assert set(TABLE_FOR_TOPIC.values()) == set(TABLES)
-    assert set(TABLE_FOR_TYPE.values()) | {"dead_letters"} == set(TABLES)
+    assert set(TABLE_FOR_TYPE.values()) | {"dead_letters", "retractions"} == set(TABLES)
 
 
 def test_the_kafka_engine_views_extract_the_same_rows(db: Client, db_settings: Settings) -> None:
@@ -107,6 +123,7 @@ def test_the_kafka_engine_views_extract_the_same_rows(db: Client, db_settings: S
         table = TABLE_FOR_TYPE.get(envelope.header.message_type, "orderbook_top")
         frames[table].append([encode(envelope).decode()])
     frames["dead_letters"] = [[deadletter.encode(letter).decode()] for letter in dead]
+    frames["retractions"] = [[encode(retraction).decode()] for retraction in retractions()]
     for table, values in frames.items():
         db.insert(f"kafka_{table}", values, column_names=["raw"])
     for table, rows in expected_rows().items():

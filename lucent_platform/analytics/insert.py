@@ -44,4 +44,23 @@ def insert_rows(
     )
 
 
+def delete_retracted(client: Client, database: str, table: str, message_ids: Sequence[str]) -> None:
+    """Delete the rows of ``table`` among ``message_ids`` that a chain reorg retracted.
+
+    Retracted = recorded in ``retractions`` for this table. The sink calls it both after
+    storing retractions and after storing on-chain rows, so the result does not depend on
+    which of the two batches lands first; deleting again deletes nothing (idempotent).
+    """
+    if not message_ids:
+        return
+    if table not in TABLES:  # never a name from outside the catalog in SQL text
+        raise ValueError(f"unknown table {table!r}")
+    client.command(
+        f"DELETE FROM {database}.{table} WHERE message_id IN "
+        f"(SELECT message_id FROM {database}.retractions "
+        "WHERE target_table = {table:String} AND message_id IN {ids:Array(String)})",
+        parameters={"table": table, "ids": list(message_ids)},
+    )
+
+
 _TYPES = {table: [column.type for column in columns] for table, columns in TABLES.items()}

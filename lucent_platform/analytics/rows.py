@@ -41,13 +41,21 @@ from lucent_platform.topics import (
     ARBITRAGE_OPPORTUNITIES,
     DEADLETTER,
     PATTERNS,
+    RETRACTIONS,
     USER_ALERTS,
     YIELD_OPPORTUNITIES,
     Kind,
     normalized,
 )
 
-__all__ = ["COLUMNS", "TABLE_FOR_TOPIC", "TABLE_FOR_TYPE", "dead_letter_row", "to_row"]
+__all__ = [
+    "COLUMNS",
+    "TABLE_FOR_TOPIC",
+    "TABLE_FOR_TYPE",
+    "dead_letter_row",
+    "retraction_row",
+    "to_row",
+]
 
 Row = tuple[Any, ...]
 
@@ -68,6 +76,7 @@ TABLE_FOR_TOPIC: dict[str, str] = {
     ARBITRAGE_OPPORTUNITIES: "arbitrage_opportunities",
     PATTERNS: "liquidation_cascades",
     AGENTS_PREDICTIONS: "model_predictions",
+    RETRACTIONS: "retractions",
 }
 """The topics the sink consumes and the table each fills (``market.orderbook.all`` also
 carries deltas, for which ``to_row`` gives ``None``)."""
@@ -93,6 +102,20 @@ def to_row(envelope: Envelope[Any]) -> Row | None:
     stores its kind."""
     make = _MAKERS.get(type(envelope.data))
     return None if make is None else make(envelope)
+
+
+def retraction_row(envelope: Envelope[Any]) -> Row | None:
+    """A retracted on-chain message as a ``retractions`` row: its id, kind, the table holding
+    the original and where on chain it was; ``None`` for a kind no table stores."""
+    h, d = envelope.header, envelope.data
+    table = TABLE_FOR_TYPE.get(h.message_type)
+    if table is None:
+        return None
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source, h.message_type, table,
+        getattr(d, "chain", None), getattr(d, "block_number", None),
+        getattr(d, "tx_hash", None), getattr(d, "log_index", None),
+    )  # fmt: skip
 
 
 def dead_letter_row(letter: DeadLetter) -> Row:

@@ -273,6 +273,24 @@ MODEL_PREDICTIONS = (  # migration 0010
 )
 
 
+RETRACTIONS = (  # migration 0012: the envelope of any on-chain kind, flagged retracted
+    *COMMON,
+    _json("message_type", LC, "header", "messageType"),
+    Column(
+        "target_table",
+        LC,
+        # the sink's TABLE_FOR_TYPE, for the Kafka-engine mode (which records, never deletes)
+        "transform(JSONExtractString(raw, 'header', 'messageType'), "
+        "['price_update', 'trade', 'yield_rate', 'liquidation', 'governance_event'], "
+        "['prices', 'trades', 'yields', 'liquidations', 'governance'], '')",
+    ),
+    _data("chain", LCN),
+    _data("block_number", IN),
+    _data("tx_hash", SN),
+    _data("log_index", IN),
+)
+
+
 def _top(name: str, type_: str, wire: str | None = None) -> Column:
     return _json(name, type_, wire or _camel(name))
 
@@ -317,6 +335,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "arbitrage_opportunities": ARBITRAGE_OPPORTUNITIES,
     "liquidation_cascades": LIQUIDATION_CASCADES,
     "model_predictions": MODEL_PREDICTIONS,
+    "retractions": RETRACTIONS,
 }
 """Every raw table the sink (or the Kafka engine) fills, with its inserted columns in order."""
 

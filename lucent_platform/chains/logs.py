@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lucent_platform.chains.abi import ChainDecodeError
-from lucent_platform.envelope import Envelope, message_id_for, new_envelope
+from lucent_platform.envelope import RETRACTED, Envelope, message_id_for, new_envelope
 from lucent_platform.messages import MessageData
 
 CHAIN_NAMES = {
@@ -45,6 +45,9 @@ CHAIN_NAMES = {
     42161: "arbitrum",
 }
 """EIP-155 chain ids of the chains we name; ``chain`` fields carry the name."""
+
+SOURCE_SUFFIX = "-rpc"
+"""``header.source`` of every on-chain message ends with it: ``ethereum-rpc``."""
 
 CONFIDENCE = {"high": 1.0, "medium": 0.8, "low": 0.5}
 _RANK = {"high": 0, "medium": 1, "low": 2}
@@ -109,14 +112,14 @@ def wrap_log(
     flags = list(quality_flags)
     grade = "low" if flags else "high"
     if log.removed:
-        flags.append("retracted")
+        flags.append(RETRACTED)
         grade = "low"
     if block_time_ms is None:
         block_time_ms = received_ms
         flags.append("no_event_time")
     return new_envelope(
         data,
-        source=f"{log.chain}-rpc",
+        source=f"{log.chain}{SOURCE_SUFFIX}",
         event_time_ms=block_time_ms,
         received_time_ms=received_ms,
         message_id=message_id_for(log.chain, log.tx_hash, log.log_index, data.message_type, key),

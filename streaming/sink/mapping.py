@@ -9,15 +9,25 @@ and the row lands in the same batch, under the same de-duplication token, as its
 
 A decodable envelope goes to the table of its ``messageType`` (``rows.TABLE_FOR_TYPE``), so
 a kind that strays onto another kind's topic is still stored where it belongs. Kinds no table
-stores (order-book deltas) are counted as ``skipped``.
+stores (order-book deltas) are counted as ``skipped``. A record of ``market.retractions`` (an
+on-chain message a chain reorg took back) is a ``retractions`` row; the worker then deletes the
+original's row (``retraction_checks``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lucent_platform.analytics.rows import TABLE_FOR_TYPE, dead_letter_row, to_row
+from lucent_platform.analytics.rows import (
+    TABLE_FOR_TOPIC,
+    TABLE_FOR_TYPE,
+    dead_letter_row,
+    retraction_row,
+    to_row,
+)
 from lucent_platform.analytics.schema import COLUMNS
+from lucent_platform.chains.logs import SOURCE_SUFFIX
 from lucent_platform.envelope import EnvelopeError, decode
 from lucent_platform.messages import (
     ArbitrageOpportunity,
@@ -38,6 +48,7 @@ from lucent_platform.topics import (
     AGENTS_PREDICTIONS,
     ARBITRAGE_OPPORTUNITIES,
     DEADLETTER,
+    RETRACTIONS,
     USER_ALERTS,
     YIELD_OPPORTUNITIES,
     Kind,
@@ -47,6 +58,9 @@ from lucent_platform.topics import (
 Row = tuple[Any, ...]
 Rows = list[tuple[str, Row]]
 """(table, row) pairs: what one record adds to its batch."""
+
+RETRACTIONS_TABLE = TABLE_FOR_TOPIC[RETRACTIONS]
+"""Rows of this table also delete the original's row from its table (``worker._insert``)."""
 
 SOURCE = "clickhouse-sink"
 """``dead_letters.source`` of the records the sink itself could not store."""
@@ -66,6 +80,8 @@ LIKELY: dict[str, type[MessageData]] = {
 """The kind each topic carries, tried first when decoding (one typed pass, faster)."""
 
 _SOURCE_AT = COLUMNS["dead_letters"].index("source")
+_ROW_SOURCE_AT = 3  # every raw table starts message_id, event_time, received_time, source
+_TARGET_AT = COLUMNS[RETRACTIONS_TABLE].index("target_table")
 _NO_ROWS: Rows = []
 
 
@@ -94,14 +110,34 @@ def rows_of(topic: str, value: bytes | None) -> Rows:
         reason = Reason.UNKNOWN_KIND if "unknown messageType" in str(exc) else Reason.UNDECODABLE
         raise Malformed(reason, str(exc), exc.message_type) from None
     try:
-        row = to_row(envelope)
+        row = retraction_row(envelope) if topic == RETRACTIONS else to_row(envelope)
     except Exception as exc:  # a mapping bug must cost one record, not the sink
         message_type = envelope.header.message_type
         detail = f"no row from {message_type}: {type(exc).__name__}: {exc}"
         raise Malformed(Reason.PROCESSING_ERROR, detail, message_type) from None
     if row is None:
         return _NO_ROWS
+    if topic == RETRACTIONS:
+        return [(RETRACTIONS_TABLE, row)]
     return [(TABLE_FOR_TYPE[envelope.header.message_type], row)]
+
+
+def retraction_checks(rows: Mapping[str, Sequence[Row]]) -> dict[str, list[str]]:
+    """Per table, the message ids of a batch to delete if a chain reorg retracted them.
+
+    The batch's retractions name their originals; its on-chain rows (``source`` ending in
+    ``-rpc``) may be originals whose retraction landed first (another partition's batch).
+    """
+    checks: dict[str, list[str]] = {}
+    for table, table_rows in rows.items():
+        if table == RETRACTIONS_TABLE:
+            for row in table_rows:
+                checks.setdefault(row[_TARGET_AT], []).append(row[0])
+        elif table != "dead_letters":
+            ids = [row[0] for row in table_rows if str(row[_ROW_SOURCE_AT]).endswith(SOURCE_SUFFIX)]
+            if ids:
+                checks.setdefault(table, []).extend(ids)
+    return checks
 
 
 def malformed_row(

@@ -27,14 +27,14 @@ from confluent_kafka import (
 
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters.clickhouse import connect
-from lucent_platform.analytics.insert import insert_rows
+from lucent_platform.analytics.insert import delete_retracted, insert_rows
 from lucent_platform.analytics.migrate import migrate
 from lucent_platform.analytics.rows import TABLE_FOR_TOPIC
 from lucent_platform.config import Settings
 from streaming.lifecycle import StopSignal
 from streaming.sink import ledger
 from streaming.sink.batches import Batch, Partition, PartitionBuffer
-from streaming.sink.mapping import Malformed, malformed_row, rows_of
+from streaming.sink.mapping import Malformed, malformed_row, retraction_checks, rows_of
 from streaming.sink.metrics import SinkMetrics
 
 if TYPE_CHECKING:
@@ -310,6 +310,8 @@ class ClickHouseSink:
             insert_rows(client, self.database, table, rows, token=batch.token)
             observe((time.perf_counter() - started) * 1000.0)
             self.metrics.counts["inserts"] += 1
+        for table, ids in retraction_checks(batch.rows).items():
+            delete_retracted(client, self.database, table, ids)
 
     def _inserted(self, batch: Batch) -> None:
         counts = self.metrics.counts
