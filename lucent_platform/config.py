@@ -56,6 +56,7 @@ _STAGE_CONFIGS = {
     "dataset_config": "lucent_platform.datasets.config:dataset_config",
     "quality_config": "lucent_platform.quality.config:quality_config",
     "domain_config": "lucent_platform.domain.config:domain_config",
+    "chains": "lucent_platform.chains.config:chains_config",
 }
 
 _MODEL = SettingsConfigDict(
@@ -105,6 +106,13 @@ class Settings(BaseSettings):
     )
     feed_stale_seconds: float = Field(
         default=30.0, description="A live stream silent this long is reconnected."
+    )
+    chains: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The chain feed: chain name → its node and options, as JSON: "
+        '{"ethereum": {"rpc_url": "http://127.0.0.1:8545", "confirmations": 12, '
+        '"sources": ["dex", "oracles"]}} (empty: no chain feed; fields: '
+        "lucent_platform/chains/config.py).",
     )
 
     instance_id: str = Field(

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.nats",
     "tests.fixtures.clickhouse",
     "tests.fixtures.eventstore",
+    "tests.fixtures.jsonrpc",
 ]
