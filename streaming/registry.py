@@ -29,6 +29,12 @@ def _feed(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _chain(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.feeds.chain_worker import main
+
+    main(settings, endpoints)
+
+
 def _processor(settings: Settings, endpoints: Endpoints) -> None:
     from streaming.processor import main
 
@@ -106,6 +112,7 @@ def _processor_range(
 WORKERS: dict[str, WorkerMain] = {
     "processor": _processor,
     "feed": _feed,
+    "chain": _chain,
     "clickhouse-sink": _clickhouse_sink,
     "alerts": _alerts,
     "yield": _yield,
@@ -121,6 +128,7 @@ only when their condition holds)."""
 
 STARTS_WHEN: dict[str, Callable[[Settings], bool]] = {
     "predictions": _model_available,  # nothing to predict with before a model is trained
+    "chain": lambda settings: bool(settings.chains),  # LUCENT_CHAINS empty: no chain feed
 }
 """Workers ``lucent up`` and ``lucent demo`` start only when their condition holds."""
 

@@ -31,7 +31,6 @@ recorder) and through ``ChainConnector.parse``: one path for live, replay and te
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
@@ -339,8 +338,3 @@ class ChainFeed:
             self.receive(response, request)
             self.counts["polled_calls"] += 1
         self._calls_at = block
-
-
-async def run_chains(feeds: list[ChainFeed], stopped: Callable[[], bool]) -> None:
-    """Every chain side by side; each one's node failures stay its own."""
-    await asyncio.gather(*(feed.run(stopped) for feed in feeds))
