@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 SIGNALS_AND_DEFI = (
     "liquidation", "governance_event", "yield_opportunity", "price_alert", "arbitrage_opportunity",
-    "liquidation_cascade", "model_prediction",
+    "liquidation_cascade", "model_prediction", "bridge_transfer", "pool_swap",
 )  # fmt: skip
 
 

@@ -78,7 +78,8 @@ def test_every_kind_round_trips_through_nats_jetstream(
 @pytest.mark.parametrize("kind", KINDS)
 def test_partition_keys_follow_the_catalog(kind: str) -> None:
     data = sample_envelope(kind).data
-    expected = {"price_alert": "user_id"}.get(kind) or (
+    keys = {"price_alert": "user_id", "bridge_transfer": "l2", "pool_swap": "pool"}
+    expected = keys.get(kind) or (
         "pair" if hasattr(data, "pair") else "protocol"
     )
     assert topics.partition_key(kind, data) == str(getattr(data, expected)).encode()

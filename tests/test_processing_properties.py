@@ -16,11 +16,13 @@ from lucent_platform import topics
 from lucent_platform.envelope import Envelope, Header, Metadata, encode
 from lucent_platform.messages import (
     ArbitrageOpportunity,
+    BridgeTransfer,
     GovernanceEvent,
     Liquidation,
     Liquidity,
     OrderBookDelta,
     OrderBookSnapshot,
+    PoolSwap,
     PriceUpdate,
     Trade,
     YieldRate,
@@ -51,6 +53,9 @@ def mostly(common: list[Any], rare: st.SearchStrategy[Any]) -> st.SearchStrategy
 NAMES = mostly(["binance", "Kraken", "coinbase ", "aave"] * 2, st.text(max_size=8))
 PAIRS = mostly(["BTC-USDT", "eth/usdc", "BTCUSDT", "SOL_USDT"] * 2, st.text(max_size=9))
 LEVELS = st.lists(st.tuples(FLOATS, SIZES), max_size=4)
+ADDRESSES = mostly(["0x" + "ab" * 20, "0xAB" + "cd" * 19], st.text(max_size=44))
+HASHES = mostly(["0x" + "5e" * 32], st.text(max_size=66))
+RAW_INTS = mostly(["0", "-12", str(2**256 - 1)], st.text(max_size=8))
 _RAW = [
     topics.prices("binance", "BTC-USDT"),
     topics.trades("kraken", "ETH-USDT"),
@@ -58,6 +63,8 @@ _RAW = [
     topics.yields("aave", "usdc-lending"),
     topics.liquidations("compound"),
     topics.governance("makerdao"),
+    topics.bridges("optimism"),
+    topics.swaps("ethereum"),
 ]
 TOPICS = st.one_of(
     st.sampled_from([*_RAW, "market.prices.all", "not.a.raw.topic"]), st.text(max_size=20)
@@ -99,6 +106,18 @@ DATA = st.one_of(
     ),
     st.builds(GovernanceEvent, protocol=NAMES, proposal_id=st.text(max_size=4),
               event_type=st.text(max_size=8)),
+    st.builds(
+        BridgeTransfer, chain=NAMES, l2=NAMES, l1_token=ADDRESSES, amount_raw=RAW_INTS,
+        from_address=ADDRESSES, to_address=ADDRESSES, bridge=ADDRESSES, block_number=INT64,
+        tx_hash=HASHES, log_index=INT64, l2_token=optional(ADDRESSES), token=optional(NAMES),
+        amount=optional(FINITE), sequence_number=optional(RAW_INTS),
+    ),
+    st.builds(
+        PoolSwap, chain=NAMES, pool=ADDRESSES, block_number=INT64, tx_hash=HASHES,
+        log_index=INT64, dex=optional(NAMES), amount0=optional(RAW_INTS),
+        amount1=optional(RAW_INTS), reserve0=optional(RAW_INTS), reserve1=optional(RAW_INTS),
+        sqrt_price_x96=optional(RAW_INTS), price=optional(FINITE),
+    ),
     st.builds(
         ArbitrageOpportunity, pair=PAIRS, buy_exchange=NAMES, sell_exchange=NAMES,
         buy_price=FLOATS, sell_price=FLOATS, spread_bps=FLOATS, fees_bps=FLOATS,
@@ -149,6 +168,8 @@ _TYPES = {
     topics.Kind.YIELDS: "yield_rate",
     topics.Kind.LIQUIDATIONS: "liquidation",
     topics.Kind.GOVERNANCE: "governance_event",
+    topics.Kind.BRIDGES: "bridge_transfer",
+    topics.Kind.SWAPS: "pool_swap",
 }
 
 

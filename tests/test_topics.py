@@ -19,6 +19,8 @@ def test_names_follow_the_design_record() -> None:
     assert topics.yields("aave", "eth-lending") == "market.yields.aave.eth-lending"
     assert topics.liquidations("compound") == "market.liquidations.compound"
     assert topics.governance("makerdao") == "market.governance.makerdao"
+    assert topics.bridges("Optimism") == "market.bridges.optimism"
+    assert topics.swaps("ethereum") == "market.swaps.ethereum"
     assert topics.normalized(Kind.PRICES) == "market.prices.all"
 
 
@@ -48,6 +50,8 @@ def test_raw_patterns_match_raw_topics_but_never_the_normalized_one(kind: Kind) 
         Kind.YIELDS: topics.yields("aave", "usdc"),
         Kind.LIQUIDATIONS: topics.liquidations("aave"),
         Kind.GOVERNANCE: topics.governance("al"),
+        Kind.BRIDGES: topics.bridges("base"),
+        Kind.SWAPS: topics.swaps("bsc"),
     }[kind]
     assert pattern.match(raw)
     for other in Kind:

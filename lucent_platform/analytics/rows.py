@@ -23,12 +23,14 @@ from lucent_platform.analytics.schema import BOOK_LEVELS, COLUMNS
 from lucent_platform.envelope import Envelope
 from lucent_platform.messages import (
     ArbitrageOpportunity,
+    BridgeTransfer,
     GovernanceEvent,
     Liquidation,
     LiquidationCascade,
     MessageData,
     ModelPrediction,
     OrderBookSnapshot,
+    PoolSwap,
     PriceAlert,
     PriceUpdate,
     Trade,
@@ -70,6 +72,8 @@ TABLE_FOR_TOPIC: dict[str, str] = {
     normalized(Kind.YIELDS): "yields",
     normalized(Kind.LIQUIDATIONS): "liquidations",
     normalized(Kind.GOVERNANCE): "governance",
+    normalized(Kind.BRIDGES): "bridge_transfers",
+    normalized(Kind.SWAPS): "pool_swaps",
     DEADLETTER: "dead_letters",
     YIELD_OPPORTUNITIES: "yield_opportunities",
     USER_ALERTS: "price_alerts",
@@ -88,6 +92,8 @@ TABLE_FOR_TYPE: dict[str, str] = {
     YieldRate.message_type: "yields",
     Liquidation.message_type: "liquidations",
     GovernanceEvent.message_type: "governance",
+    BridgeTransfer.message_type: "bridge_transfers",
+    PoolSwap.message_type: "pool_swaps",
     YieldOpportunity.message_type: "yield_opportunities",
     PriceAlert.message_type: "price_alerts",
     ArbitrageOpportunity.message_type: "arbitrage_opportunities",
@@ -221,6 +227,26 @@ def _governance(e: Envelope[Any]) -> Row:
     )  # fmt: skip
 
 
+def _bridge_transfer(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.chain, d.l2, d.direction, d.stage, d.l1_token, d.l2_token, d.token, d.amount,
+        d.amount_raw, d.from_address, d.to_address, d.bridge, d.block_number, d.tx_hash,
+        d.log_index, d.sequence_number,
+    )  # fmt: skip
+
+
+def _pool_swap(e: Envelope[Any]) -> Row:
+    h, d = e.header, e.data
+    return (
+        h.message_id, h.event_time_ms, h.received_time_ms, h.source,
+        d.chain, d.pool, d.event, d.dex, d.token0, d.token1, d.amount0, d.amount1, d.reserve0,
+        d.reserve1, d.sqrt_price_x96, d.liquidity, d.tick, d.sender, d.recipient, d.price,
+        d.block_number, d.tx_hash, d.log_index,
+    )  # fmt: skip
+
+
 def _yield_opportunity(e: Envelope[Any]) -> Row:
     h, d = e.header, e.data
     return (
@@ -276,6 +302,8 @@ _MAKERS: dict[type[MessageData], Callable[[Envelope[Any]], Row]] = {
     YieldRate: _yield,
     Liquidation: _liquidation,
     GovernanceEvent: _governance,
+    BridgeTransfer: _bridge_transfer,
+    PoolSwap: _pool_swap,
     YieldOpportunity: _yield_opportunity,
     PriceAlert: _price_alert,
     ArbitrageOpportunity: _arbitrage,

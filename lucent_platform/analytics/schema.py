@@ -291,6 +291,50 @@ RETRACTIONS = (  # migration 0012: the envelope of any on-chain kind, flagged re
 )
 
 
+BRIDGE_TRANSFERS = (  # migration 0011
+    *COMMON,
+    _data("chain", LC),
+    _data("l2", LC),
+    _data("direction", LC),
+    _data("stage", LC),
+    _data("l1_token", "String"),
+    _data("l2_token", SN),
+    _data("token", LCN),
+    _data("amount", FN),
+    _data("amount_raw", "String"),
+    _data("from_address", "String"),
+    _data("to_address", "String"),
+    _data("bridge", LC),
+    _data("block_number", "Int64"),
+    _data("tx_hash", "String"),
+    _data("log_index", "Int64"),
+    _data("sequence_number", SN),
+)
+
+POOL_SWAPS = (  # migration 0011; raw integers as decimal text, exact (int256 / uint256)
+    *COMMON,
+    _data("chain", LC),
+    _data("pool", "String"),
+    _data("event", LC),
+    _data("dex", LCN),
+    _data("token0", SN),
+    _data("token1", SN),
+    _data("amount0", SN),
+    _data("amount1", SN),
+    _data("reserve0", SN),
+    _data("reserve1", SN),
+    _data("sqrt_price_x96", SN, "sqrtPriceX96"),
+    _data("liquidity", SN),
+    _data("tick", IN),
+    _data("sender", SN),
+    _data("recipient", SN),
+    _data("price", FN),
+    _data("block_number", "Int64"),
+    _data("tx_hash", "String"),
+    _data("log_index", "Int64"),
+)
+
+
 def _top(name: str, type_: str, wire: str | None = None) -> Column:
     return _json(name, type_, wire or _camel(name))
 
@@ -335,6 +379,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "arbitrage_opportunities": ARBITRAGE_OPPORTUNITIES,
     "liquidation_cascades": LIQUIDATION_CASCADES,
     "model_predictions": MODEL_PREDICTIONS,
+    "bridge_transfers": BRIDGE_TRANSFERS,
+    "pool_swaps": POOL_SWAPS,
     "retractions": RETRACTIONS,
 }
 """Every raw table the sink (or the Kafka engine) fills, with its inserted columns in order."""

@@ -21,6 +21,7 @@ from lucent_platform.messages.market import (
     PriceUpdate,
     Trade,
 )
+from lucent_platform.messages.onchain import BridgeTransfer, PoolSwap
 from lucent_platform.messages.predictions import ModelPrediction
 from lucent_platform.messages.signals import (
     ArbitrageOpportunity,
@@ -39,6 +40,8 @@ MESSAGE_TYPES: dict[str, type[MessageData]] = {
         YieldRate,
         Liquidation,
         GovernanceEvent,
+        BridgeTransfer,
+        PoolSwap,
         YieldOpportunity,
         PriceAlert,
         ArbitrageOpportunity,
@@ -51,6 +54,7 @@ __all__ = [
     "MESSAGE_TYPES",
     "ArbitrageOpportunity",
     "BookDepth",
+    "BridgeTransfer",
     "CrossVenueSpread",
     "GovernanceEvent",
     "Int64",
@@ -62,6 +66,7 @@ __all__ = [
     "MovingAverage",
     "OrderBookDelta",
     "OrderBookSnapshot",
+    "PoolSwap",
     "PriceAlert",
     "PriceEnrichment",
     "PriceLevel",

@@ -42,6 +42,8 @@ class Reason(StrEnum):
     INVALID_BOOK = "invalid_book"  # levels unsorted, not positive or not finite
     CROSSED_BOOK = "crossed_book"  # best bid at or above best ask
     INVALID_YIELD = "invalid_yield"  # APY outside [-100, 10000] %, TVL negative
+    INVALID_ADDRESS = "invalid_address"  # an on-chain address or tx hash that is not 0x hex
+    INVALID_AMOUNT = "invalid_amount"  # a raw on-chain integer that is not one, or is missing
     PROCESSING_ERROR = "processing_error"  # a bug in a stage, caught for this record only
 
 

@@ -8,7 +8,8 @@ Two windows per raw partition, each a ``SeenWindow``:
 - **content keys**: the same update through two connectors (websocket and REST, two RPC
   nodes) has two message ids but the same facts: the venue's trade id, a book's sequence
   numbers, a ticker's event time, quote and 24-hour volume, a pool's rate at one block
-  time, a liquidation's transaction and log index (``content_keys``, per kind). Messages
+  time, a liquidation's (or bridge transfer's, or unknown pool's swap's) transaction and log
+  index (``content_keys``, per kind). Messages
   without such facts (books without sequences; trades without a trade id unless
   ``DedupConfig.trades_without_id``, as identical fills do happen) are only de-duplicated
   by message id.
@@ -124,10 +125,12 @@ def content_keys(config: DedupConfig) -> dict[str, ContentKey]:
         "yield_rate": _yield_key,
         "liquidation": _liquidation_key,
         "governance_event": _governance_key,
+        "bridge_transfer": _chain_log_key,
+        "pool_swap": _chain_log_key,
     }
 
 
-# Distinct first elements keep the kinds' keys apart.
+# Distinct first elements keep the kinds' keys apart (a chain log's key carries its kind).
 _PRICE, _TRADE, _SNAPSHOT, _DELTA, _YIELD, _LIQUIDATION, _GOVERNANCE = range(7)
 
 
@@ -170,6 +173,11 @@ def _liquidation_key(data: Any, event_ms: int) -> int | None:
     if data.log_index is not None:
         return hash((_LIQUIDATION, data.chain, data.tx_hash, data.log_index))
     return hash((_LIQUIDATION, data.chain, data.tx_hash, data.borrower, data.debt_amount))
+
+
+def _chain_log_key(data: Any, event_ms: int) -> int | None:
+    # One log is one message of its kind: the same log through two RPC nodes is one.
+    return hash((data.message_type, data.chain, data.tx_hash, data.log_index))
 
 
 def _governance_key(data: Any, event_ms: int) -> int | None:

@@ -17,8 +17,9 @@ The format (what every consumer of ``market.{kind}.all`` can rely on):
   consumer's hop are still to come). Other metadata is kept.
 
 Output topic ``topics.normalized(kind)``, keyed as ``topics.partition_key`` keys: the pair for
-prices, trades and books, the protocol for yields, liquidations and governance, so all venues
-of a pair (or all pools of a protocol) meet in one partition downstream.
+prices, trades and books, the protocol for yields, liquidations and governance, the L2 for
+bridge transfers and the pool for unknown pools' swaps, so all venues of a pair (or all pools
+of a protocol) meet in one partition downstream. On-chain addresses and hashes are lower-case.
 """
 
 from __future__ import annotations
@@ -33,10 +34,12 @@ import msgspec
 from lucent_platform.envelope import Envelope, Header, Metadata
 from lucent_platform.messages import (
     MESSAGE_TYPES,
+    BridgeTransfer,
     GovernanceEvent,
     Liquidation,
     MessageData,
     OrderBookDelta,
+    PoolSwap,
     PriceUpdate,
     Trade,
     YieldRate,
@@ -51,6 +54,8 @@ KIND_OF: dict[str, Kind] = {
     "yield_rate": Kind.YIELDS,
     "liquidation": Kind.LIQUIDATIONS,
     "governance_event": Kind.GOVERNANCE,
+    "bridge_transfer": Kind.BRIDGES,
+    "pool_swap": Kind.SWAPS,
 }
 """The raw market kinds the processor takes, and the topic family of each."""
 
@@ -67,6 +72,8 @@ _LIKELY: dict[Kind, type[MessageData]] = {
     Kind.YIELDS: YieldRate,
     Kind.LIQUIDATIONS: Liquidation,
     Kind.GOVERNANCE: GovernanceEvent,
+    Kind.BRIDGES: BridgeTransfer,
+    Kind.SWAPS: PoolSwap,
 }
 _RAW_TOPIC = re.compile(r"market\.([a-z]+)\.(?!all$)[a-z0-9-]+(?:\.[a-z0-9-]+)?")
 _PAIR = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
@@ -114,6 +121,8 @@ class Identity:
             "yield_rate": self._protocol,
             "liquidation": self._protocol,
             "governance_event": self._protocol,
+            "bridge_transfer": self._protocol,
+            "pool_swap": self._protocol,
         }
 
     def of(self, message_type: str, data: Any) -> tuple[Any, bytes] | str:
@@ -154,11 +163,16 @@ class Identity:
                 return f"{field_name} {value!r} has no canonical form"
             if fixed != value:
                 changes[field_name] = fixed
+        for field_name in _ADDRESSES.get(type(data), ()):
+            value = getattr(data, field_name)
+            if value is not None and value != value.lower():
+                changes[field_name] = value.lower()
         if changes:
             data = msgspec.structs.replace(data, **changes)
-        key = self._keys.get(data.protocol)
+        name = getattr(data, _KEY_FIELD.get(type(data), "protocol"))
+        key = self._keys.get(name)
         if key is None:
-            key = _remember(self._keys, data.protocol, data.protocol.encode())
+            key = _remember(self._keys, name, name.encode())
         return data, key
 
 
@@ -173,7 +187,18 @@ _DEFI_NAMES: dict[type, tuple[tuple[str, bool], ...]] = {
         ("debt_asset", True),
     ),
     GovernanceEvent: (("protocol", False), ("chain", False)),
+    BridgeTransfer: (("chain", False), ("l2", False), ("token", True)),
+    PoolSwap: (("chain", False), ("dex", False)),
 }
+_ADDRESSES: dict[type, tuple[str, ...]] = {
+    # hex addresses and hashes: lower-case, as chain decoders write them
+    BridgeTransfer: (
+        "l1_token", "l2_token", "from_address", "to_address", "bridge", "tx_hash",
+    ),
+    PoolSwap: ("pool", "token0", "token1", "sender", "recipient", "tx_hash"),
+}  # fmt: skip
+_KEY_FIELD: dict[type, str] = {BridgeTransfer: "l2", PoolSwap: "pool"}
+"""The field keying a kind other than by ``protocol`` (as ``topics.partition_key`` does)."""
 
 
 def _canonical_id(text: str) -> str | None:

@@ -54,7 +54,8 @@ from lucent_platform.processing.stages import PartitionState, Stages
 from lucent_platform.processing.validation import check_times
 from lucent_platform.topics import DEADLETTER, RETRACTIONS, Kind
 
-_DEFI = frozenset({Kind.YIELDS, Kind.LIQUIDATIONS, Kind.GOVERNANCE})
+_DEFI = frozenset({Kind.YIELDS, Kind.LIQUIDATIONS, Kind.GOVERNANCE, Kind.BRIDGES, Kind.SWAPS})
+"""Kinds whose event time is a block time: judged by ``max_defi_latency_ms``."""
 
 
 class InRecord(msgspec.Struct, frozen=True, gc=False):

@@ -13,15 +13,18 @@ matters when ``max_clock_skew_ms`` is set (then a receive time far from it is ``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lucent_platform.envelope import Header
 from lucent_platform.messages import (
+    BridgeTransfer,
     Liquidation,
     OrderBookDelta,
     OrderBookSnapshot,
+    PoolSwap,
     PriceLevel,
     PriceUpdate,
     Trade,
@@ -239,6 +242,83 @@ def check_liquidation(data: Liquidation, config: ValidationConfig) -> Failure | 
     return None
 
 
+_ADDRESS = re.compile(r"0x[0-9a-f]{40}")
+_TX_HASH = re.compile(r"0x[0-9a-f]{64}")
+_UINT = re.compile(r"[0-9]{1,78}")  # a uint256 has at most 78 decimal digits
+_INT = re.compile(r"-?[0-9]{1,78}")
+
+
+def _chain_location(tx_hash: str, block_number: int, log_index: int) -> Failure | None:
+    if not _TX_HASH.fullmatch(tx_hash):
+        return Reason.INVALID_ADDRESS, f"txHash {tx_hash!r:.80} is not a 32-byte 0x hash"
+    if block_number < 0 or log_index < 0:
+        return Reason.INVALID_AMOUNT, f"blockNumber {block_number}/logIndex {log_index} < 0"
+    return None
+
+
+def _addresses(pairs: tuple[tuple[str, str | None], ...]) -> Failure | None:
+    for name, value in pairs:
+        if value is not None and not _ADDRESS.fullmatch(value):
+            return Reason.INVALID_ADDRESS, f"{name} {value!r:.80} is not a 20-byte 0x address"
+    return None
+
+
+def check_bridge_transfer(data: BridgeTransfer, config: ValidationConfig) -> Failure | None:
+    """Addresses and hash well-formed, the raw amount an unsigned integer, ``amount``
+    non-negative and finite when given."""
+    failure = _chain_location(data.tx_hash, data.block_number, data.log_index) or _addresses(
+        (
+            ("l1Token", data.l1_token),
+            ("l2Token", data.l2_token),
+            ("fromAddress", data.from_address),
+            ("toAddress", data.to_address),
+            ("bridge", data.bridge),
+        )
+    )
+    if failure is not None:
+        return failure
+    for name, number in (("amountRaw", data.amount_raw), ("sequenceNumber", data.sequence_number)):
+        if number is not None and not _UINT.fullmatch(number):
+            return Reason.INVALID_AMOUNT, f"{name} {number!r:.80} is no uint256 text"
+    amount = data.amount
+    if amount is not None and not 0.0 <= amount < _INF:
+        return Reason.INVALID_VOLUME, f"amount {amount} is negative or not finite"
+    return None
+
+
+def check_pool_swap(data: PoolSwap, config: ValidationConfig) -> Failure | None:
+    """Addresses and hash well-formed; a ``swap`` has both signed amounts, a ``sync`` both
+    unsigned reserves, each integer text; a price, if any, positive and finite."""
+    failure = _chain_location(data.tx_hash, data.block_number, data.log_index) or _addresses(
+        (
+            ("pool", data.pool),
+            ("token0", data.token0),
+            ("token1", data.token1),
+            ("sender", data.sender),
+            ("recipient", data.recipient),
+        )
+    )
+    if failure is not None:
+        return failure
+    if data.event == "swap":
+        needed = (("amount0", data.amount0, _INT), ("amount1", data.amount1, _INT))
+    else:
+        needed = (("reserve0", data.reserve0, _UINT), ("reserve1", data.reserve1, _UINT))
+    for name, value, form in (
+        *needed,
+        ("sqrtPriceX96", data.sqrt_price_x96, _UINT),
+        ("liquidity", data.liquidity, _UINT),
+    ):
+        if value is None and name in ("amount0", "amount1", "reserve0", "reserve1"):
+            return Reason.INVALID_AMOUNT, f"a {data.event} without {name}"
+        if value is not None and not form.fullmatch(value):
+            return Reason.INVALID_AMOUNT, f"{name} {value!r:.80} is no integer text"
+    price = data.price
+    if price is not None and not 0.0 < price < _INF:
+        return Reason.INVALID_PRICE, f"price {price} is not positive and finite"
+    return None
+
+
 def no_check(data: Any, config: ValidationConfig) -> Failure | None:
     """Kinds with nothing to check beyond their schema (governance events)."""
     return None
@@ -252,5 +332,7 @@ CHECKS: dict[str, Callable[[Any, ValidationConfig], Failure | None]] = {
     "yield_rate": check_yield,
     "liquidation": check_liquidation,
     "governance_event": no_check,
+    "bridge_transfer": check_bridge_transfer,
+    "pool_swap": check_pool_swap,
 }
 """The stateless check of each raw market kind, by ``header.messageType``."""

@@ -31,11 +31,13 @@ from lucent_platform.chains.logs import SOURCE_SUFFIX
 from lucent_platform.envelope import EnvelopeError, decode
 from lucent_platform.messages import (
     ArbitrageOpportunity,
+    BridgeTransfer,
     GovernanceEvent,
     Liquidation,
     MessageData,
     ModelPrediction,
     OrderBookSnapshot,
+    PoolSwap,
     PriceAlert,
     PriceUpdate,
     Trade,
@@ -72,6 +74,8 @@ LIKELY: dict[str, type[MessageData]] = {
     normalized(Kind.YIELDS): YieldRate,
     normalized(Kind.LIQUIDATIONS): Liquidation,
     normalized(Kind.GOVERNANCE): GovernanceEvent,
+    normalized(Kind.BRIDGES): BridgeTransfer,
+    normalized(Kind.SWAPS): PoolSwap,
     YIELD_OPPORTUNITIES: YieldOpportunity,
     USER_ALERTS: PriceAlert,
     ARBITRAGE_OPPORTUNITIES: ArbitrageOpportunity,
