@@ -330,3 +330,36 @@ def test_chains_defaults_per_chain_and_the_registry_filter() -> None:
     assert ethereum.feeds == [YFI_ETH_FEED]
     everything = chains_config({"ethereum": {"rpc_url": "http://n", "addresses": []}})
     assert everything["ethereum"].log_addresses == []  # no address filter
+
+
+def test_websocket_subscriptions_deliver_logs_and_the_nodes_removed_logs(
+    jsonrpc_node: JsonRpcNode,
+) -> None:
+    logs = recorded_logs(UNISWAP_LOGS)
+    usdc_weth = [log for log in logs if log["address"] == USDC_WETH]
+    sushi = [log for log in logs if log["address"] == SUSHI_WETH]
+    jsonrpc_node.add_logs(usdc_weth)
+    jsonrpc_node.set_head(BLOCK - 1)
+    sink: list[Envelope[Any]] = []
+    feed_config = config(jsonrpc_node, ws_url=jsonrpc_node.ws_url, start_block=BLOCK - 1)
+    feed = quick(feed_config, sink)
+    first = expected(usdc_weth, jsonrpc_node)
+    second = expected(sushi, jsonrpc_node)
+    with running(feed):
+        wait_for(
+            lambda: (
+                feed.gauges.get("processed_block") == BLOCK - 1
+                and jsonrpc_node.methods().count("eth_subscribe") == 2
+            )
+        )
+        jsonrpc_node.set_head(BLOCK)  # the block's logs come over the websocket, unconfirmed
+        wait_for(lambda: len(sink) == len(first))
+        jsonrpc_node.reorg(BLOCK, sushi)  # the node sends the orphaned logs as removed
+        wait_for(lambda: len(sink) == 2 * len(first) + len(second))
+    assert ids(sink[: len(first)]) == ids(first)
+    assert all(e.header.event_time_ms == 1602193349000 for e in sink)
+    retracted = sink[len(first) : 2 * len(first)]
+    assert sorted(ids(retracted)) == sorted(ids(first))
+    assert all("retracted" in (e.metadata.quality_flags or []) for e in retracted)
+    assert sorted(ids(sink[2 * len(first) :])) == sorted(ids(second))
+    assert jsonrpc_node.methods().count("eth_getLogs") == 1  # only the catch-up at connect

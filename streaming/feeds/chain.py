@@ -102,16 +102,20 @@ class ChainFeed:
             rpc = JsonRpcClient(session, self.config.rpc_url)
             await self._check_chain(rpc)
             self.counts["connections"] += 1
+            if self.config.ws_url is not None:
+                from streaming.feeds.chain_ws import follow_subscriptions
+
+                return await follow_subscriptions(self, session, rpc, stopped)
             head_seen, head_at = -1, time.monotonic()
             while not stopped():
-                head = await self._head(rpc)
+                head = await self.read_head(rpc)
                 if head != head_seen:
                     head_seen, head_at = head, time.monotonic()
                 elif time.monotonic() - head_at > self.config.stale_seconds:
                     self.counts["stale"] += 1
                     return f"stale node: head {head} unchanged for {self.config.stale_seconds:g}s"
-                await self._catch_up(rpc, head, stopped)
-                await self._poll_calls(rpc)
+                await self.catch_up(rpc, head, stopped)
+                await self.poll_calls(rpc)
                 self.backoff.reset()
                 await _sleep_unless(stopped, self.config.poll_seconds)
             return "stopped"
@@ -145,7 +149,7 @@ class ChainFeed:
             if self.sink is not None:
                 self.sink(envelope)
 
-    async def _receive_log(self, rpc: JsonRpcClient, obj: dict[str, Any]) -> None:
+    async def receive_log(self, rpc: JsonRpcClient, obj: dict[str, Any]) -> None:
         """A log; one of an unknown pool waits for the pool's metadata and is parsed again."""
         frame = ChainFrame(self.chain, time.time_ns(), obj)
         result = self.connector.parse(frame)
@@ -181,19 +185,21 @@ class ChainFeed:
             self.counts["metadata_calls"] += 1
 
     # --- blocks ------------------------------------------------------------------------------
-    async def _head(self, rpc: JsonRpcClient) -> int:
+    async def read_head(self, rpc: JsonRpcClient) -> int:
         request, response = await rpc.call("eth_blockNumber", [])
         result = self.receive(response, request)
         head = result.head if result.head is not None else int(response["result"], 16)
         self.gauges["head"] = head
-        self._update_lag()
+        self.update_lag()
         return head
 
-    def _update_lag(self) -> None:
+    def update_lag(self) -> None:
         if "head" in self.gauges and "processed_block" in self.gauges:
             self.gauges["block_lag"] = self.gauges["head"] - self.gauges["processed_block"]
 
-    async def _headers(self, rpc: JsonRpcClient, numbers: list[int]) -> dict[int, dict[str, Any]]:
+    async def read_headers(
+        self, rpc: JsonRpcClient, numbers: list[int]
+    ) -> dict[int, dict[str, Any]]:
         answers = await rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
         headers: dict[int, dict[str, Any]] = {}
         for request, response in answers:
@@ -203,8 +209,16 @@ class ChainFeed:
                 headers[int(header["number"], 16)] = header
         return headers
 
-    async def _catch_up(self, rpc: JsonRpcClient, head: int, stopped: Callable[[], bool]) -> None:
-        target = head - self.config.confirmations
+    async def catch_up(
+        self,
+        rpc: JsonRpcClient,
+        head: int,
+        stopped: Callable[[], bool],
+        confirmations: int | None = None,
+    ) -> None:
+        """Read the logs of the blocks from ``next_block`` to ``head − confirmations``."""
+        buried = self.config.confirmations if confirmations is None else confirmations
+        target = head - buried
         if self.next_block is None:
             start = self.config.start_block
             self.next_block = start if start is not None else max(target, 0)
@@ -245,7 +259,7 @@ class ChainFeed:
         for obj in logs:
             by_block.setdefault(int(obj["blockNumber"], 16), []).append(obj)
         numbers = sorted({first, last, *by_block})
-        headers = await self._headers(rpc, numbers)
+        headers = await self.read_headers(rpc, numbers)
         lowest = headers.get(first)
         moved = any(n not in headers for n in numbers) or any(
             (o.get("blockHash") or "").lower() != headers[n]["hash"].lower()
@@ -262,7 +276,7 @@ class ChainFeed:
         for number in numbers:
             block_logs = sorted(by_block.get(number, []), key=lambda o: int(o["logIndex"], 16))
             for obj in block_logs:
-                await self._receive_log(rpc, obj)
+                await self.receive_log(rpc, obj)
             header = headers[number]
             self.window.remember(
                 Block(number, header["hash"].lower(), header.get("parentHash"), block_logs)
@@ -270,7 +284,7 @@ class ChainFeed:
         self.counts["blocks"] += last - first + 1
         self.next_block = last + 1
         self.gauges["processed_block"] = last
-        self._update_lag()
+        self.update_lag()
         return True
 
     async def _check_reorg(self, rpc: JsonRpcClient) -> bool:
@@ -279,11 +293,11 @@ class ChainFeed:
         tip = self.window.tip()
         if tip is None:
             return False
-        current = await self._headers(rpc, [tip.number])
+        current = await self.read_headers(rpc, [tip.number])
         if tip.number in current and current[tip.number]["hash"].lower() == tip.hash:
             return False
         heights = self.window.heights()
-        headers = await self._headers(rpc, heights)
+        headers = await self.read_headers(rpc, heights)
         hashes = {n: (headers[n]["hash"].lower() if n in headers else None) for n in heights}
         fork = self.window.fork_point(hashes)
         if fork is None:
@@ -308,7 +322,7 @@ class ChainFeed:
         return True
 
     # --- polled calls ------------------------------------------------------------------------
-    async def _poll_calls(self, rpc: JsonRpcClient) -> None:
+    async def poll_calls(self, rpc: JsonRpcClient) -> None:
         """Oracle rounds and Comet rates at the last processed block, once per new block."""
         block = self.gauges.get("processed_block")
         if block is None or block < 0 or block == self._calls_at:
