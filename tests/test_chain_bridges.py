@@ -21,6 +21,8 @@ from lucent_platform import envelope as wire
 from lucent_platform.chains import bridges
 from lucent_platform.chains.abi import ChainDecodeError
 from lucent_platform.chains.bridges import bridge_envelopes, decode_transfer
+from lucent_platform.chains.config import chains_config
+from lucent_platform.chains.connector import ChainConnector, ChainFrame
 from lucent_platform.chains.logs import parse_log
 from lucent_platform.messages import BridgeTransfer
 from lucent_platform.messages.onchain import ETH_ADDRESS, OP_LEGACY_ETH
@@ -338,3 +340,18 @@ def test_any_topics_and_bytes_fail_only_with_chain_decode_error(
 ) -> None:
     with contextlib.suppress(ChainDecodeError):
         decode_transfer(topics, data)
+
+
+def test_the_connector_routes_bridge_logs_and_the_feed_asks_for_the_bridges() -> None:
+    item = RECORDED[3]  # Optimism's L2 DepositFinalized of 12 ETH, block 114344502
+    connector = ChainConnector("optimism")
+    connector.learn_block(114344502, 1704287781)
+    (envelope,) = connector.parse(
+        ChainFrame("optimism", 1_704_287_790_000_000_000, item["log"])
+    ).envelopes
+    assert isinstance(envelope.data, BridgeTransfer)
+    assert (envelope.data.l2, envelope.data.amount) == ("optimism", 12.0)
+    assert envelope.header.event_time_ms == 1704287781000
+    config = chains_config({"base": {"rpc_url": "http://127.0.0.1:8545", "sources": ["bridges"]}})
+    assert config["base"].log_addresses == [bridges.L2_STANDARD_BRIDGE]
+    assert set(config["base"].topics) == {"0x" + t.hex() for t in bridges.BRIDGE_TOPICS}

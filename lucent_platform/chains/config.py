@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lucent_platform.chains import registry
+from lucent_platform.chains import bridges, registry
 from lucent_platform.chains.dex import DEX_TOPICS
 from lucent_platform.chains.governance import PROPOSAL_CREATED, VOTE_CAST, VOTE_CAST_ALPHA
 from lucent_platform.chains.lending import RESERVE_DATA_UPDATED, RESERVE_UPDATED_V1
@@ -132,6 +132,8 @@ def known_contracts(chain: str, sources: list[str]) -> list[str]:
         found |= {m.address for m in registry.LENDING_MARKETS if m.chain == chain}
     if "governance" in sources:
         found |= {g.address for g in registry.GOVERNORS if g.chain == chain}
+    if "bridges" in sources:
+        found |= {b.address for b in bridges.BRIDGES if b.chain == chain}
     return sorted(found)
 
 

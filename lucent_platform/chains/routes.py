@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from lucent_platform.chains import (
+    bridges,
     governance,
     lending,
     liquidations,
@@ -71,6 +72,7 @@ ROUTES: dict[bytes, Decoder] = {
     governance.PROPOSAL_CREATED: _without_pools(governance.governance_envelopes),
     governance.VOTE_CAST: _without_pools(governance.governance_envelopes),
     governance.VOTE_CAST_ALPHA: _without_pools(governance.governance_envelopes),
+    **dict.fromkeys(bridges.BRIDGE_TOPICS, bridges.bridge_envelopes),
 }
 """topic0 → decoder. Add an event here (and nowhere else) to have the connector decode it."""
 
