@@ -13,6 +13,8 @@ import pytest
 from lucent_platform import topics
 from lucent_platform.envelope import Envelope, EnvelopeError, decode
 from lucent_platform.messages import (
+    GovernanceEvent,
+    Liquidation,
     MessageData,
     OrderBookDelta,
     OrderBookSnapshot,
@@ -153,10 +155,22 @@ def test_prices_stay_positive_and_sane_over_an_hour() -> None:
     assert checked > 1_000
 
 
-def test_venues_agree_within_normal_spreads_except_in_injected_gaps(
+def test_venues_agree_within_normal_spreads_except_in_injected_gaps_and_crashes(
     ten_minutes: tuple[MarketSimulator, list[Received]],
 ) -> None:
     simulator, received = ten_minutes
+    # A cascade's crash moves every venue fast: a venue's last quote, a second or two old,
+    # then stands apart from a fresh one. (asset, start, end + a quote's lifetime)
+    crashes = [
+        (i.detail.split(" while ")[1].split()[0], i.start_ms, i.end_ms + 10_000)
+        for i in simulator.injections
+        if i.kind == "liquidation_cascade"
+    ]
+    assert crashes
+
+    def crashing(pair: str, t: int) -> bool:
+        return any(pair.startswith(f"{a}-") and s <= t < e for a, s, e in crashes)
+
     # pair → exchange → (bid, ask, flagged): each venue's latest quote
     latest: dict[str, dict[str, tuple[float, float, bool]]] = defaultdict(dict)
     normal_worst, gap_cross = 0.0, []
@@ -166,7 +180,10 @@ def test_venues_agree_within_normal_spreads_except_in_injected_gaps(
         assert data.bid and data.ask
         gapped = r.message.injected == "arbitrage_gap"
         quotes = latest[data.pair]
-        quotes[data.exchange] = (data.bid, data.ask, gapped)
+        moving = crashing(data.pair, r.message.event_time_ms)
+        quotes[data.exchange] = (data.bid, data.ask, gapped or moving)
+        if moving:
+            continue
         for exchange, (bid, ask, other_gapped) in quotes.items():
             if exchange == data.exchange or other_gapped:
                 continue
@@ -248,11 +265,16 @@ def test_every_valid_message_decodes_onto_its_topic_with_its_key(
             assert message.topic == topics.trades(data.exchange, data.pair)
         elif isinstance(data, OrderBookSnapshot | OrderBookDelta):
             assert message.topic == topics.orderbook(data.exchange, data.pair)
+        elif isinstance(data, Liquidation):
+            assert message.topic == topics.liquidations(data.protocol)
+        elif isinstance(data, GovernanceEvent):
+            assert message.topic == topics.governance(data.protocol)
         else:
             assert isinstance(data, YieldRate)
             assert message.topic == topics.yields(data.protocol, data.pool)
         assert message.key == topics.partition_key(header.message_type, data)
-        source = data.protocol if isinstance(data, YieldRate) else data.exchange
+        on_chain = isinstance(data, YieldRate | Liquidation | GovernanceEvent)
+        source = data.protocol if on_chain else data.exchange
         assert header.source == f"{source}-simulator"
         assert header.event_time_ms == message.event_time_ms
         assert message.received_time_ms <= r.clock_ms
@@ -260,7 +282,9 @@ def test_every_valid_message_decodes_onto_its_topic_with_its_key(
             assert header.received_time_ms < message.received_time_ms
             continue
         assert header.received_time_ms == message.received_time_ms
-        if message.injected != "late":
+        if isinstance(data, Liquidation | GovernanceEvent):  # at the block's time, polled
+            assert 800 <= header.received_time_ms - header.event_time_ms < 12_000
+        elif message.injected != "late":
             assert 0 <= header.received_time_ms - header.event_time_ms < 100
             assert envelope.metadata.latency_ms == header.received_time_ms - header.event_time_ms
     ids = [r.envelope.header.message_id for r in received if r.envelope is not None]
@@ -287,16 +311,18 @@ def test_every_anomaly_occurs_within_ten_minutes_and_is_counted(
 ) -> None:
     simulator, received = ten_minutes
     flagged = Counter(r.message.injected for r in received if r.message.injected)
-    assert set(flagged) == set(ANOMALIES)
+    every = {*ANOMALIES, "liquidation_cascade"}
+    assert set(flagged) == every
     stats = simulator.stats
     assert stats["messages"] == len(received)
-    assert all(stats[f"injected.{kind}"] == flagged[kind] for kind in ANOMALIES)
+    assert all(stats[f"injected.{kind}"] == flagged[kind] for kind in every)
     kinds = Counter(r.envelope.header.message_type for r in received if r.envelope is not None)
     assert all(stats[kind] == count for kind, count in kinds.items())
     assert stats["malformed"] == flagged["malformed"]
     assert simulator.stats["events.arbitrage_gap"] >= 3
     assert simulator.stats["events.apy_spike"] >= 2
-    assert {i.kind for i in simulator.injections} == set(ANOMALIES)
+    assert simulator.stats["events.liquidation_cascade"] >= 1
+    assert {i.kind for i in simulator.injections} == every
 
 
 def test_malformed_messages_fail_decoding_in_every_variant(
@@ -374,9 +400,10 @@ def test_outliers_are_absurd_single_ticks(
 
 
 def test_anomalies_can_be_turned_off() -> None:
-    quiet = AnomalyRates(arbitrage_gap=0, apy_spike=0, outlier=0, duplicate=0, late=0, malformed=0)
+    quiet = AnomalyRates(arbitrage_gap=0, apy_spike=0, outlier=0, duplicate=0, late=0, malformed=0,
+                         liquidation_cascade=0)  # fmt: skip
     simulator = MarketSimulator(SimulatorConfig(seed=1, anomalies=quiet), start_ms=START_MS)
-    assert all(message.injected is None for message in simulator.run(60_000))
+    assert all(message.injected is None for message in simulator.run(120_000))
 
 
 def test_a_short_run_gets_one_arbitrage_gap_and_one_apy_spike_early() -> None:

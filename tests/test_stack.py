@@ -19,7 +19,11 @@ from lucent_platform import topics
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
-from lucent_platform.simulator.config import DEFAULT_POOLS
+from lucent_platform.simulator.config import (
+    DEFAULT_GOVERNORS,
+    DEFAULT_LENDING_MARKETS,
+    DEFAULT_POOLS,
+)
 from lucent_platform.stack import StackError
 from lucent_platform.stack.endpoints import read_stack_file, resolve
 from lucent_platform.stack.local import LocalStack
@@ -44,6 +48,9 @@ def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Sett
         # and, for the simulated feed (the default), its pools' yields topics
         assert settings.feed == "simulate"
         assert {topics.yields(pool.protocol, pool.pool) for pool in DEFAULT_POOLS} <= names
+        # and its lending markets' liquidations and governors' events
+        assert {topics.liquidations(m.protocol) for m in DEFAULT_LENDING_MARKETS} <= names
+        assert {topics.governance(g.protocol) for g in DEFAULT_GOVERNORS} <= names
         with urllib.request.urlopen(f"{endpoints.clickhouse_url}/ping", timeout=5) as r:
             assert r.read().strip() == b"Ok."
         host, port = endpoints.nats_url.removeprefix("nats://").split(":")

@@ -12,6 +12,9 @@ carry it (``SimulatedMessage.injected``) and logged as an ``Injection``:
 - ``late``: a ticker or trade whose event time lies minutes behind the clock;
 - ``malformed``: bytes that are no envelope: truncated JSON, a wrong type, garbage bytes, a
   missing required field.
+
+A seventh, ``liquidation_cascade`` (a collateral asset crashes while several liquidations
+of it hit one market), is drawn apart: see ``simulator.liquidations``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,17 @@ from lucent_platform.messages import PriceUpdate
 from lucent_platform.simulator.config import AnomalyRates
 from lucent_platform.simulator.draws import Draws
 
-Anomaly = Literal["arbitrage_gap", "apy_spike", "outlier", "duplicate", "late", "malformed"]
+Anomaly = Literal[
+    "arbitrage_gap",
+    "apy_spike",
+    "outlier",
+    "duplicate",
+    "late",
+    "malformed",
+    "liquidation_cascade",
+]
+# ``liquidation_cascade`` is not among these: cascades come from the on-chain events' own
+# random numbers (simulator.liquidations), so adding them left every other draw as it was.
 ANOMALIES: tuple[Anomaly, ...] = (
     "arbitrage_gap",
     "apy_spike",

@@ -8,6 +8,7 @@ are in quote-asset units, sizes in base-asset units, APYs in percent, durations 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from lucent_platform.topics import TopicNameError, segment
 
@@ -69,6 +70,46 @@ VENUE_PROFILES: dict[str, VenueProfile] = {
 }
 OTHER_VENUE = VenueProfile(half_spread_bps=2.0, basis_bps=2.0, volume_share=0.1, delay_ms=8)
 
+
+@dataclass(frozen=True)
+class LendingMarketSpec:
+    """A lending market whose liquidations are simulated, in Aave v3 or Compound v3 style.
+
+    ``collateral`` pairs each collateral's on-chain symbol with the simulated asset that
+    prices it (``("WETH", "ETH")``); ``debt`` lists the borrowed assets (simulated assets),
+    ``bonus_pct`` is the liquidation bonus the liquidator earns on the collateral.
+    """
+
+    protocol: str
+    style: Literal["aave", "compound"]
+    collateral: tuple[tuple[str, str], ...]
+    debt: tuple[str, ...]
+    chain: str = "ethereum"
+    bonus_pct: float = 5.0
+
+
+@dataclass(frozen=True)
+class GovernorSpec:
+    """A protocol governor whose proposals and votes are simulated (GovernorBravo style):
+    proposal ids count up from ``first_proposal_id``."""
+
+    protocol: str
+    first_proposal_id: int
+    chain: str = "ethereum"
+
+
+DEFAULT_LENDING_MARKETS: tuple[LendingMarketSpec, ...] = (
+    LendingMarketSpec(
+        "aave-v3", "aave", (("WETH", "ETH"), ("WBTC", "BTC")), ("USDC", "USDT"), bonus_pct=5.0
+    ),
+    # Compound v3's cUSDCv3: USDC is the one borrowable (base) asset.
+    LendingMarketSpec("compound-v3", "compound", (("WETH", "ETH"), ("WBTC", "BTC")), ("USDC",)),
+)
+DEFAULT_GOVERNORS: tuple[GovernorSpec, ...] = (
+    GovernorSpec("compound", first_proposal_id=380),
+    GovernorSpec("uniswap", first_proposal_id=75),
+)
+
 DEFAULT_POOLS: tuple[PoolSpec, ...] = (
     PoolSpec("aave", "usdc-lending", "USDC", base_apy=4.1, tvl_usd=1.2e9),
     PoolSpec("aave", "eth-lending", "ETH", base_apy=2.1, tvl_usd=2.5e9),
@@ -98,6 +139,11 @@ class AnomalyRates:
     spike_apy: tuple[float, float] = (6.0, 14.0)
     spike_duration_ms: tuple[int, int] = (120_000, 300_000)
     late_by_ms: tuple[int, int] = (120_000, 600_000)
+    liquidation_cascade: float = 0.05
+    cascade_liquidations: tuple[int, int] = (4, 8)
+    cascade_drop_pct: tuple[float, float] = (5.5, 6.0)
+    cascade_duration_ms: tuple[int, int] = (52_000, 55_000)
+    cascade_recovery_half_life_ms: int = 300_000
     first_events_after_ms: int | None = 10_000
     """One arbitrage gap and one APY spike open this long into every run (beside the random
     ones), so a short run — a demo, the first minute of ``make run`` — shows both detectors
@@ -113,8 +159,13 @@ class SimulatorConfig:
 
     Per exchange × pair and simulated second: ``tickers_per_s`` price updates, ``trades_per_s``
     trades, ``book_deltas_per_s`` order-book deltas, plus a snapshot every
-    ``snapshot_interval_ms``; each pool publishes ``yields_per_s`` yield updates. The market
-    itself moves every ``tick_ms`` (the simulation's time step).
+    ``snapshot_interval_ms``; each pool publishes ``yields_per_s`` yield updates. On chain
+    (simulated Ethereum blocks, every 12 s): ``liquidations_per_s`` liquidations across the
+    ``lending_markets`` (besides cascades, see ``AnomalyRates``) and ``proposals_per_s``
+    governance proposals across the ``governors``, each followed by ``votes_per_proposal``
+    votes and, if it passes, its queueing and execution. These rates scale with
+    ``rate_multiplier`` like the others. The market itself moves every ``tick_ms`` (the
+    simulation's time step).
     """
 
     seed: int = 7
@@ -127,6 +178,11 @@ class SimulatorConfig:
     trades_per_s: float = 3.0
     book_deltas_per_s: float = 3.0
     yields_per_s: float = 0.2
+    liquidations_per_s: float = 0.02
+    proposals_per_s: float = 0.002
+    votes_per_proposal: tuple[int, int] = (8, 40)
+    lending_markets: tuple[LendingMarketSpec, ...] = DEFAULT_LENDING_MARKETS
+    governors: tuple[GovernorSpec, ...] = DEFAULT_GOVERNORS
     snapshot_interval_ms: int = 30_000
     book_depth: int = 20
     tick_ms: int = 100
@@ -143,7 +199,16 @@ class SimulatorConfig:
                 raise ValueError(
                     f"pair {pair!r} must be BASE-QUOTE of simulated assets {sorted(known)}"
                 )
-        for name in (*self.exchanges, *self.pairs, *self.pool_names()):
+        for market in self.lending_markets:
+            for symbol in (*(underlying for _, underlying in market.collateral), *market.debt):
+                if symbol not in known:
+                    raise ValueError(
+                        f"{market.protocol} lends {symbol!r}: not a simulated asset {sorted(known)}"
+                    )
+        chain_names = [m.protocol for m in self.lending_markets] + [
+            g.protocol for g in self.governors
+        ]
+        for name in (*self.exchanges, *self.pairs, *self.pool_names(), *chain_names):
             try:
                 segment(name)
             except TopicNameError as exc:

@@ -17,7 +17,7 @@ _BLOCK = 4096
 class Draws:
     """Uniform, standard-normal and exponential draws from one seeded Generator."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | np.random.SeedSequence) -> None:
         self.rng = np.random.default_rng(seed)
         self._uniforms: list[float] = []
         self._normals: list[float] = []

@@ -63,6 +63,8 @@ class MarketModel:
         self._beta_vol = [a.beta * config.market_vol * per_s for a in assets]
         self._idio_vol = [a.idio_vol * per_s for a in assets]
         self._reversion = [a.mean_reversion_per_s for a in assets]
+        self._symbols = {symbol: k for k, symbol in enumerate(symbols)}
+        self._shock = [0.0] * len(assets)  # log-space, set by a cascade's crash
         self._base = [symbols.index(pair.split("-")[0]) for pair in config.pairs]
         self._quote = [symbols.index(pair.split("-")[1]) for pair in config.pairs]
         self.pair_price: list[float] = []
@@ -115,8 +117,18 @@ class MarketModel:
         self.gap[stream] = gap
         self._quote_all()
 
+    def usd_price(self, symbol: str) -> float:
+        """An asset's true USD price now (the venues quote around it)."""
+        k = self._symbols[symbol]
+        return math.exp(self._log_price[k] + self._shock[k])
+
+    def set_shock(self, symbol: str, log_shock: float) -> None:
+        """Shift an asset's price by ``exp(log_shock)`` from the next ``advance`` on (a crash;
+        ``0.0`` ends it). The random walk itself is untouched, so it draws the same numbers."""
+        self._shock[self._symbols[symbol]] = log_shock
+
     def _set_pair_prices(self) -> None:
-        usd = [math.exp(log_price) for log_price in self._log_price]
+        usd = [math.exp(lp + shock) for lp, shock in zip(self._log_price, self._shock, strict=True)]
         self.pair_price = [usd[b] / usd[q] for b, q in zip(self._base, self._quote, strict=True)]
 
     def _quote_all(self) -> None:

@@ -22,6 +22,8 @@ import numpy as np
 
 from lucent_platform.envelope import encode, new_envelope
 from lucent_platform.messages import (
+    GovernanceEvent,
+    Liquidation,
     MessageData,
     OrderBookDelta,
     OrderBookSnapshot,
@@ -44,6 +46,7 @@ from lucent_platform.simulator.events import (
     event,
 )
 from lucent_platform.simulator.injector import AnomalyInjector
+from lucent_platform.simulator.onchain import ChainEvents
 from lucent_platform.simulator.output import SimulatedMessage
 from lucent_platform.simulator.prices import MarketModel
 from lucent_platform.simulator.venues import VenueStream
@@ -52,21 +55,33 @@ from lucent_platform.simulator.yields import PoolStream
 JITTER_MS = 2.0  # mean extra network delay on top of a venue's base delay
 RECENT_FOR_DUPLICATES = 256
 INJECTION_LOG = 10_000
+CHAIN_ORDER = 1 << 62  # on-chain messages' own order numbers, apart from the market's
 
 Feed = VenueStream | PoolStream
 KINDS = tuple(
-    kind.message_type for kind in (PriceUpdate, Trade, OrderBookSnapshot, OrderBookDelta, YieldRate)
+    kind.message_type
+    for kind in (
+        PriceUpdate,
+        Trade,
+        OrderBookSnapshot,
+        OrderBookDelta,
+        YieldRate,
+        Liquidation,
+        GovernanceEvent,
+    )
 )
 
 
 class MarketSimulator:
-    """A seeded, simulated crypto market: tickers, trades, books and yields, with anomalies.
+    """A seeded, simulated crypto market: tickers, trades, books, yields, liquidations and
+    governance, with anomalies.
 
     Same config, same ``start_ms``, same calls → byte-identical messages (message ids derive
     from the seed, ``start_ms`` and per-feed counts). ``stats`` counts the messages ``step``
     has returned (``messages``), per kind (``price_update``…, ``malformed``) and per injected
     anomaly (``injected.outlier``…), and the market events started so far
-    (``events.arbitrage_gap``, ``events.apy_spike``); ``injections`` logs the latest
+    (``events.arbitrage_gap``, ``events.apy_spike``, ``events.liquidation_cascade``);
+    ``injections`` logs the latest
     injected anomalies (``INJECTION_LOG`` of them).
     """
 
@@ -85,14 +100,17 @@ class MarketSimulator:
         self.pools = [PoolStream(spec, self.draws, run_id) for spec in config.pools]
         self.stats: dict[str, int] = dict.fromkeys(
             ["messages", *KINDS, "malformed"]
-            + [f"injected.{kind}" for kind in ANOMALIES]
-            + ["events.arbitrage_gap", "events.apy_spike"],
+            + [f"injected.{kind}" for kind in (*ANOMALIES, "liquidation_cascade")]
+            + ["events.arbitrage_gap", "events.apy_spike", "events.liquidation_cascade"],
             0,
         )
         self.injections: deque[Injection] = deque(maxlen=INJECTION_LOG)
         self.injected_total = 0  # every injection so far (the log keeps the latest)
         self.recent: list[tuple[SimulatedMessage, str]] = []  # (message, kind) to duplicate
         self._injector = AnomalyInjector(self)
+        # Created after everything above: it draws from its own generator, not self.draws.
+        self.chain = ChainEvents(config, self.model, run_id, start_ms)
+        self._chain_order = CHAIN_ORDER
         self._snapshot_due = [start_ms] * len(streams)
         self._snapshot_phase = [
             1 + int(self.draws.uniform() * config.snapshot_interval_ms) for _ in streams
@@ -137,7 +155,8 @@ class MarketSimulator:
             for venue in self.venues
             for topic in (venue.prices_topic, venue.trades_topic, venue.book_topic)
         ]
-        return (*venue_topics, *(pool.topic for pool in self.pools))
+        chain_topics = [feed.topic for feed in self.chain.feeds]
+        return (*venue_topics, *(pool.topic for pool in self.pools), *chain_topics)
 
     def step(self, now_ms: int) -> list[SimulatedMessage]:
         """Everything received by our simulated connector up to ``now_ms``, in that order."""
@@ -194,10 +213,22 @@ class MarketSimulator:
         handlers = self._handlers
         for time_ms, code in events:
             handlers[code >> SHIFT](code & TARGET_MASK, time_ms)
+        self._chain_tick(start, end)
         dt_s = self.config.tick_ms / 1000
         self.model.advance(dt_s)
         for pool in self.pools:
             pool.advance(dt_s, self.draws)
+
+    def _chain_tick(self, start: int, end: int) -> None:
+        """The blocks of this tick: queued apart from the market's messages (own order
+        numbers, never duplicated), so the market's sequence stays what it was."""
+        for message, kind in self.chain.tick(start, end):
+            self._chain_order += 1
+            self._arrivals.append((message.received_time_ms, self._chain_order, kind, message))
+        for cascade in self.chain.started_cascades():
+            self.injections.append(cascade)
+            self.injected_total += 1
+            self.stats["events.liquidation_cascade"] += 1
 
     def _snapshots(self, end: int) -> list[Event]:
         """Book snapshots due before ``end``: every feed at the start, then each feed every

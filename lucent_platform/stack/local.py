@@ -147,8 +147,20 @@ class LocalStack:
 
     def _provision_topics(self, endpoints: Endpoints) -> None:
         from lucent_platform.adapters import kafka
-        from lucent_platform.simulator.config import DEFAULT_POOLS
-        from lucent_platform.topics import fixed_topics, instrument_topics, pool_topics
+        from lucent_platform.simulator.config import (
+            DEFAULT_GOVERNORS,
+            DEFAULT_LENDING_MARKETS,
+            DEFAULT_POOLS,
+        )
+        from lucent_platform.topics import (
+            RAW_PARTITIONS,
+            TopicSpec,
+            fixed_topics,
+            governance,
+            instrument_topics,
+            liquidations,
+            pool_topics,
+        )
 
         # The configured instruments' raw topics too (and the simulator's pools): a regex
         # subscriber (the processor) then gets them in its first assignment instead of one
@@ -157,6 +169,16 @@ class LocalStack:
         specs = fixed_topics() + instrument_topics(self.settings.exchanges, self.settings.pairs)
         if self.settings.feed == "simulate":
             specs += pool_topics([(pool.protocol, pool.pool) for pool in DEFAULT_POOLS])
+            # and its lending markets' liquidations and governors' events, for the same reason
+            specs += tuple(
+                TopicSpec(liquidations(m.protocol), RAW_PARTITIONS, key="protocol",
+                          description="raw liquidations")
+                for m in DEFAULT_LENDING_MARKETS
+            ) + tuple(
+                TopicSpec(governance(g.protocol), RAW_PARTITIONS, key="protocol",
+                          description="raw governance events")
+                for g in DEFAULT_GOVERNORS
+            )  # fmt: skip
         results = kafka.provision(
             kafka.admin(self.settings, endpoints.kafka_bootstrap_servers),
             specs,

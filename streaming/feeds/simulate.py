@@ -2,7 +2,8 @@
 
 Deterministic from ``LUCENT_SIMULATOR_SEED`` for a given start time; the default feed of
 ``make run`` so every downstream stage visibly has something to do (arbitrage gaps, APY
-spikes, outliers, duplicates, late and malformed messages included).
+spikes, outliers, duplicates, late and malformed messages included), and liquidations
+(cascades too) and governance events on chain.
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ def run(
     return counts
 
 
-_SIGNAL_ANOMALIES = ("arbitrage_gap", "apy_spike")
+_SIGNAL_ANOMALIES = ("arbitrage_gap", "apy_spike", "liquidation_cascade")
 
 
 def _log_signal_injections(simulator: MarketSimulator, logged: int) -> int:
-    """Log each injected gap and APY spike, so its detection (``lucent tail
-    arbitrage.opportunities`` / ``yield.opportunities``) can be timed against it."""
+    """Log each injected gap, APY spike and liquidation cascade, so its detection (``lucent
+    tail arbitrage.opportunities`` / ``yield.opportunities`` / ``market.patterns``) can be
+    timed against it."""
     total = simulator.injected_total
     fresh = list(simulator.injections)[-(total - logged) :] if total > logged else []
     for injection in fresh:

@@ -4,7 +4,8 @@ A cascade on ``(protocol, chain, collateral asset)`` in an event-time window (1 
 tumbling, by default) is at least ``min_liquidations`` liquidations seizing that asset while
 its price fell at least ``min_drop_pct`` percent within the window: the largest fall from a
 peak to a later low of any pair pricing the asset in ``quotes`` (``ETH-USDT``, ``ETH-USD``…),
-at ``bucket_ms`` resolution. It is emitted once per window, as soon as both hold — on the
+at ``bucket_ms`` resolution (a wrapped collateral, ``WETH``, falls with its ``underlying``
+asset's pairs, ``ETH-USDT``). It is emitted once per window, as soon as both hold — on the
 liquidation that completes the count, on the price that deepens the fall, or at the latest
 when the window closes — as a ``LiquidationCascade`` on ``market.patterns`` keyed by protocol,
 with the window's deterministic id and ``correlationId`` = the triggering message.
@@ -25,7 +26,7 @@ between runs; whether a window is a cascade does not once it closed with all its
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lucent_platform.envelope import Envelope, decode, encode, new_envelope
@@ -43,7 +44,8 @@ PRICE_KEY = "price/"
 
 @dataclass(frozen=True)
 class PatternsConfig:
-    """``LUCENT_PATTERNS_CONFIG``: cascade thresholds (count, percent) and windows (ms)."""
+    """``LUCENT_PATTERNS_CONFIG``: cascade thresholds (count, percent), windows (ms), and
+    which asset's prices a wrapped collateral falls with."""
 
     min_liquidations: int = 3
     min_drop_pct: float = 5.0
@@ -53,6 +55,11 @@ class PatternsConfig:
     idle_ms: int = 1_000
     bucket_ms: int = 1_000
     quotes: tuple[str, ...] = ("USD", "USDT", "USDC")
+    underlying: Mapping[str, str] = field(
+        default_factory=lambda: {"WETH": "ETH", "WBTC": "BTC", "cbBTC": "BTC"}
+    )
+    """Wrapped collateral priced by its underlying asset's pairs: an Aave ``WETH``
+    liquidation falls with ``ETH-USDT``."""
 
     def __post_init__(self) -> None:
         if self.min_liquidations < 1 or self.bucket_ms < 1:
@@ -67,9 +74,10 @@ class PatternsConfig:
 
 def patterns_config(overrides: Mapping[str, Any]) -> PatternsConfig:
     """A ``PatternsConfig`` from JSON like ``{"min_liquidations": 5}``; ``ValueError`` names an
-    unknown field or a bad value."""
+    unknown field or a bad value. ``underlying`` entries are added to the default ones."""
     # The window fields must make a valid window.
-    return from_json(PatternsConfig, overrides, "patterns", check=lambda c: c.spec)
+    default = {"underlying": dict(PatternsConfig().underlying)}
+    return from_json(PatternsConfig, overrides, "patterns", merged=default, check=lambda c: c.spec)
 
 
 @dataclass(frozen=True)
@@ -199,7 +207,7 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         tp = (record.topic, record.partition)
         for window, state in zip(windows, states, strict=True):
             if not state.fired and state.count >= self.config.min_liquidations:
-                self._armed.setdefault(_asset(window), {})[window] = (tp, window, state)
+                self._armed.setdefault(self._priced(window), {})[window] = (tp, window, state)
                 outputs += self._check(window, state, cause)
         return outputs
 
@@ -208,7 +216,7 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         if window.key.startswith(PRICE_KEY):
             return ()
         outputs = self._check(window, state, state.last_id)
-        self._armed.get(_asset(window), {}).pop(window, None)
+        self._armed.get(self._priced(window), {}).pop(window, None)
         return outputs
 
     def revoked(self, partitions: Any) -> None:
@@ -222,11 +230,11 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         c = self.config
         if state.fired or state.count < c.min_liquidations:
             return []
-        fall = self.prices.fall(_asset(window), window.start_ms, window.end_ms)
+        fall = self.prices.fall(self._priced(window), window.start_ms, window.end_ms)
         if fall is None or fall.pct < c.min_drop_pct:
             return []
         state.fired = True
-        self._armed.get(_asset(window), {}).pop(window, None)
+        self._armed.get(self._priced(window), {}).pop(window, None)
         protocol = window.key.split("/", 1)[0]
         cascade = LiquidationCascade(
             protocol=protocol,
@@ -251,6 +259,11 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
             correlation_id=cause,
         )
         return [Output(self.out_topic, protocol.encode(), encode(envelope))]
+
+    def _priced(self, window: Window) -> str:
+        """The asset whose prices a window's collateral falls with (``WETH`` → ``ETH``)."""
+        collateral = _asset(window)
+        return self.config.underlying.get(collateral, collateral)
 
 
 def _asset(window: Window) -> str:
