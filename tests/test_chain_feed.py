@@ -363,3 +363,20 @@ def test_websocket_subscriptions_deliver_logs_and_the_nodes_removed_logs(
     assert all("retracted" in (e.metadata.quality_flags or []) for e in retracted)
     assert sorted(ids(sink[2 * len(first) :])) == sorted(ids(second))
     assert jsonrpc_node.methods().count("eth_getLogs") == 1  # only the catch-up at connect
+
+
+def test_a_websocket_reconnect_reads_the_blocks_missed_meanwhile(jsonrpc_node: JsonRpcNode) -> None:
+    logs = [log for log in recorded_logs(UNISWAP_LOGS) if log["address"] == USDC_WETH]
+    jsonrpc_node.add_logs(logs)
+    jsonrpc_node.set_head(BLOCK - 1)
+    sink: list[Envelope[Any]] = []
+    feed = quick(config(jsonrpc_node, ws_url=jsonrpc_node.ws_url, start_block=BLOCK - 1), sink)
+    with running(feed):
+        wait_for(lambda: jsonrpc_node.methods().count("eth_subscribe") == 2)
+        jsonrpc_node.close_websockets()
+        jsonrpc_node.set_head(BLOCK)  # mined while the feed is disconnected
+        wait_for(lambda: jsonrpc_node.methods().count("eth_subscribe") == 4)
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
+        time.sleep(0.2)
+    assert feed.counts["reconnects"] >= 1
+    assert sorted(ids(sink)) == sorted(ids(expected(logs, jsonrpc_node)))  # once each
