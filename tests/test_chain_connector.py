@@ -137,7 +137,9 @@ def test_an_unknown_pool_is_reported_once_then_priced_from_its_metadata_answers(
     pool = obj["address"]
     first = connector.parse(_frame(obj))
     assert first.unknown_pools == [pool]
-    assert first.envelopes[0].data.price == 0.0
+    reserve0, reserve1 = _words(obj["data"])
+    assert first.envelopes[0].data.price is None  # a PoolSwap with the exact reserves
+    assert first.envelopes[0].data.reserve0 == str(reserve0)
     assert "unknown_pool" in (first.envelopes[0].metadata.quality_flags or [])
     assert connector.parse(_frame(obj)).unknown_pools == []  # listed once
     token_a = "0x" + "11" * 20
@@ -151,7 +153,6 @@ def test_an_unknown_pool_is_reported_once_then_priced_from_its_metadata_answers(
     learnt = connector.pool("ethereum", pool)
     assert learnt is not None and (learnt.dex, learnt.pair) == ("uniswap-v2", "ABC1-WETH")
     (price,) = connector.parse(_frame(obj)).envelopes
-    reserve0, reserve1 = _words(obj["data"])
     assert price.data.price == float(Fraction(reserve1, 10**18) / Fraction(reserve0, 10**9))
     assert price.metadata.quality_flags is None
 

@@ -20,7 +20,9 @@ from lucent_platform.chains import uniswap_v2
 from lucent_platform.chains.abi import ChainDecodeError
 from lucent_platform.chains.dex import dex_envelopes
 from lucent_platform.chains.logs import parse_log
+from lucent_platform.chains.registry import pool_at
 from lucent_platform.envelope import decode, encode, message_id_for
+from lucent_platform.messages import PoolSwap
 
 BLOCK = Path(__file__).parent / "fixtures/chain/uniswap_v2/logs_block_11017338.json"
 USDC_WETH = "0xb4e16d0168e52d35cacd2c6185b44281ec28c9dc"
@@ -114,15 +116,36 @@ def test_sushiswap_pair_shares_the_v2_abi() -> None:
 def test_unknown_pool_keeps_raw_amounts_and_says_why() -> None:
     unknown = "0x2fdbadf3c4d5a8666bc06645b8358ab803996e28"  # not in the registry
     obj = next(o for o in _logs() if o["address"] == unknown and o["topics"][0] == SWAP)
-    a0_in, _a1_in, a0_out, _a1_out = _words(obj["data"])
+    a0_in, a1_in, a0_out, a1_out = _words(obj["data"])
 
     [envelope] = _decoded(obj)
 
-    trade = envelope.data
-    assert (trade.exchange, trade.pair, trade.price) == ("unknown", unknown, 0.0)
-    assert trade.amount == float(abs(a0_in - a0_out))
+    swap = envelope.data
+    assert isinstance(swap, PoolSwap)  # no Trade: without decimals there is no price
+    assert (swap.chain, swap.pool, swap.event, swap.price, swap.dex) == (
+        "ethereum",
+        unknown,
+        "swap",
+        None,
+        None,
+    )
+    assert (int(swap.amount0), int(swap.amount1)) == (a0_in - a0_out, a1_in - a1_out)
+    assert swap.sender == "0x" + obj["topics"][1][-40:]
+    assert swap.recipient == "0x" + obj["topics"][2][-40:]
+    assert (swap.block_number, swap.log_index) == (11017338, int(obj["logIndex"], 16))
+    assert swap.tx_hash == obj["transactionHash"]
     assert envelope.metadata.data_quality == "low"
-    assert envelope.metadata.quality_flags == ["unknown_pool", "raw_amounts"]
+    assert envelope.metadata.quality_flags == ["unknown_pool"]
+
+
+def test_unknown_pools_sync_keeps_its_exact_reserves() -> None:
+    obj = next(
+        o for o in _logs() if o["topics"][0] == SYNC and pool_at("ethereum", o["address"]) is None
+    )
+    reserve0, reserve1 = _words(obj["data"])
+    [envelope] = _decoded(obj)
+    assert (envelope.data.event, envelope.data.amount0) == ("sync", None)
+    assert (envelope.data.reserve0, envelope.data.reserve1) == (str(reserve0), str(reserve1))
 
 
 def test_every_swap_and_sync_of_the_block_decodes() -> None:

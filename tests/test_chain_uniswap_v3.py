@@ -101,13 +101,24 @@ def test_uniswap_v3_layout_decodes_the_same_seven_fields() -> None:
 
 def test_unknown_v3_pool_leaves_prices_empty() -> None:
     obj = {**_obj(), "address": "0x" + "11" * 20}
-    trade_env, price_env = uniswap_v3.envelopes(
+    (envelope,) = uniswap_v3.envelopes(
         parse_log(obj, chain_id=BSC), received_ms=RECEIVED_MS, block_time_ms=RECEIVED_MS
     )
-    assert trade_env.data.price == price_env.data.price == 0.0
-    assert trade_env.data.amount == float(_word(obj["data"], 0, signed=True))
-    assert trade_env.data.side == "sell"  # the pool received token0
-    assert price_env.metadata.quality_flags == ["unknown_pool", "raw_amounts"]
+    swap = envelope.data
+    assert (swap.chain, swap.pool, swap.event, swap.price) == (
+        "bsc",
+        "0x" + "11" * 20,
+        "swap",
+        None,
+    )
+    data = obj["data"]
+    assert swap.amount0 == str(_word(data, 0, signed=True))  # exact, and the pool received it
+    assert int(swap.amount0) > 0
+    assert swap.amount1 == str(_word(data, 1, signed=True))
+    assert (swap.sqrt_price_x96, swap.liquidity) == (str(_word(data, 2)), str(_word(data, 3)))
+    assert swap.tick == _word(data, 4, signed=True)
+    assert swap.dex == "pancakeswap-v3"  # its nine-field Swap names the DEX, not the tokens
+    assert envelope.metadata.quality_flags == ["unknown_pool"]
 
 
 WORD = st.binary(min_size=32, max_size=32)

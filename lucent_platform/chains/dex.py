@@ -1,8 +1,8 @@
 """Which DEX decoder a log goes to: the one entry point a chain worker calls per swap log.
 
 Routing is by topic0 alone (the pool address only picks the registry entry), so a pool we do
-not know is still decoded — with raw amounts and the ``unknown_pool`` flag — rather than
-dropped.
+not know is still decoded — to a ``PoolSwap`` with its raw amounts and the ``unknown_pool``
+flag — rather than dropped.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ Decisions every chain decoder follows (one way for all sources):
   id drops it. No separate message kind is needed.
 - **Event time**: logs carry no time; the caller passes the block's timestamp (``block_time_ms``)
   or, without it, the receive time is used and ``no_event_time`` says so.
-- **Unknown pools**: an envelope still leaves with raw amounts and addresses, the prices empty
-  (``NaN`` is not allowed on the wire, so a ``Trade``'s ``price`` is ``0.0``) and the quality
-  flag ``unknown_pool`` (grade ``low``).
+- **Unknown pools**: an envelope still leaves with raw amounts and addresses and the quality
+  flag ``unknown_pool`` (grade ``low``): a DEX pool's log becomes a ``PoolSwap`` (exact raw
+  integers, ``price`` empty) rather than a ``Trade``/``PriceUpdate`` with a made-up price.
 """
 
 from __future__ import annotations

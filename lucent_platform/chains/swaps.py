@@ -5,10 +5,12 @@ Shared by the Uniswap V2 family (Uniswap V2, SushiSwap, PancakeSwap V2) and the 
 (positive: the pool received that token), as Uniswap V3 reports them and as V2's in/out
 amounts net to. The taker bought the pair's base when the pool's base amount went down.
 
-For a pool the registry does not know, the payloads keep the decoded raw values and leave
-prices empty: ``exchange`` ``unknown``, ``pair`` the pool address, ``price`` ``0.0``, the
-``Trade``'s ``amount`` the raw token0 amount and its ``side`` the taker's side in token0, with
-the quality flags ``unknown_pool`` and ``raw_amounts``.
+A pool the registry (or the connector's learnt pools) does not know has no pair and no
+decimals, so it gets no ``Trade`` or ``PriceUpdate`` — a made-up ``0.0`` price would be
+dead-lettered downstream and would misstate the market. Its log becomes one ``PoolSwap``
+(``pool_swap_envelope``) instead, on ``market.swaps.{chain}``: the exact raw amounts (or
+reserves), the V3 price state as integers, the addresses, block, transaction and log index,
+``price`` empty and the quality flag ``unknown_pool`` saying why.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from typing import Any, Literal
 from lucent_platform.chains.logs import Log, wrap_log
 from lucent_platform.chains.registry import Pool
 from lucent_platform.envelope import Envelope
-from lucent_platform.messages import PriceUpdate, Trade
+from lucent_platform.messages import PoolSwap, PriceUpdate, Trade
 
 PoolLookup = Callable[[str, str], Pool | None]
 """(chain, pool address) → the pool's metadata; ``registry.pool_at`` or a connector's own."""
 
-UNKNOWN_POOL_FLAGS = ("unknown_pool", "raw_amounts")
+UNKNOWN_POOL_FLAGS = ("unknown_pool",)
+"""A ``PoolSwap``'s price is empty because the pool's tokens and decimals are unknown."""
 NO_PRICE_FLAG = "no_price"
 """A known pool's swap that moved only one token (a flash-swap repayment): no price."""
 
@@ -41,9 +44,9 @@ class Context:
     block_time_ms: int | None
 
 
-def trade_envelope(ctx: Context, delta0: int, delta1: int) -> Envelope[Any]:
-    """A ``Trade`` of the pool's net token changes ``delta0``/``delta1`` (raw units)."""
-    log, pool = ctx.log, ctx.pool
+def trade_envelope(ctx: Context, pool: Pool, delta0: int, delta1: int) -> Envelope[Any]:
+    """A known ``pool``'s ``Trade`` of its net token changes ``delta0``/``delta1`` (raw)."""
+    log = ctx.log
     location: dict[str, Any] = {
         "chain": log.chain,
         "block_number": log.block_number,
@@ -51,16 +54,6 @@ def trade_envelope(ctx: Context, delta0: int, delta1: int) -> Envelope[Any]:
         "log_index": log.log_index,
         "trade_id": f"{log.tx_hash}:{log.log_index}",
     }
-    if pool is None:
-        trade = Trade(
-            exchange="unknown",
-            pair=log.address,
-            price=0.0,
-            amount=float(abs(delta0)),
-            side=_taker_side(delta0),
-            **location,
-        )
-        return _wrap(trade, ctx, "trade", UNKNOWN_POOL_FLAGS)
     base, quote = _base_quote(pool, delta0, delta1)
     base_units = Fraction(abs(base[0]), 10 ** base[1])
     quote_units = Fraction(abs(quote[0]), 10 ** quote[1])
@@ -76,23 +69,19 @@ def trade_envelope(ctx: Context, delta0: int, delta1: int) -> Envelope[Any]:
     return _wrap(trade, ctx, "trade", () if priced else (NO_PRICE_FLAG,))
 
 
-def price_envelope(ctx: Context, token1_per_token0: Fraction | None) -> Envelope[Any]:
-    """A ``PriceUpdate`` from the pool's price of token0 in token1 *in raw units*.
+def price_envelope(ctx: Context, pool: Pool, token1_per_token0: Fraction | None) -> Envelope[Any]:
+    """A known ``pool``'s ``PriceUpdate`` from its price of token0 in token1 *in raw units*.
 
-    The registry's decimals turn it into the price of the base in the quote; without a known
-    pool the price stays empty (``0.0``, flagged). ``None`` means the pool has no price (an
-    empty reserve).
+    The pool's decimals turn it into the price of the base in the quote. ``None`` means the
+    pool has no price (an empty reserve): ``0.0`` with the flag ``no_price``.
     """
-    log, pool = ctx.log, ctx.pool
+    log = ctx.log
     location: dict[str, Any] = {
         "chain": log.chain,
         "block_number": log.block_number,
         "tx_hash": log.tx_hash,
         "log_index": log.log_index,
     }
-    if pool is None:
-        update = PriceUpdate(exchange="unknown", pair=log.address, price=0.0, **location)
-        return _wrap(update, ctx, "price", UNKNOWN_POOL_FLAGS)
     price = None
     if token1_per_token0 is not None and token1_per_token0 != 0:
         scaled = token1_per_token0 * Fraction(10) ** (pool.token0.decimals - pool.token1.decimals)
@@ -104,6 +93,28 @@ def price_envelope(ctx: Context, token1_per_token0: Fraction | None) -> Envelope
         **location,
     )
     return _wrap(update, ctx, "price", () if price is not None else (NO_PRICE_FLAG,))
+
+
+def pool_swap_envelope(ctx: Context, event: Literal["swap", "sync"], **raw: Any) -> Envelope[Any]:
+    """The ``PoolSwap`` of an unknown pool's log: ``raw`` holds its integers (``amount0``,
+    ``reserve0``, ``sqrt_price_x96``, …, written as exact decimal text), ``tick`` and the
+    ``sender``/``recipient`` addresses; ``price`` stays empty (flag ``unknown_pool``)."""
+    log = ctx.log
+    fields: dict[str, Any] = {
+        name: value if isinstance(value, str) or name == "tick" else str(value)
+        for name, value in raw.items()
+        if value is not None
+    }
+    swap = PoolSwap(
+        chain=log.chain,
+        pool=log.address,
+        event=event,
+        block_number=log.block_number,
+        tx_hash=log.tx_hash,
+        log_index=log.log_index,
+        **fields,
+    )
+    return _wrap(swap, ctx, "pool_swap", UNKNOWN_POOL_FLAGS)
 
 
 def _base_quote(pool: Pool, delta0: int, delta1: int) -> tuple[tuple[int, int], tuple[int, int]]:

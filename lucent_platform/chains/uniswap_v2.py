@@ -12,7 +12,8 @@ shortened: four uint256 words amount0In, amount1In, amount0Out, amount1Out)::
 
 ``Swap`` → a ``Trade`` (taker side and base amount from the net in/out amounts, price = quote
 paid / base received, fee included); ``Sync`` (the reserves after every swap, mint and burn)
-→ a ``PriceUpdate`` at reserve1/reserve0, the pool's marginal price.
+→ a ``PriceUpdate`` at reserve1/reserve0, the pool's marginal price. A pool we do not know
+gives a ``PoolSwap`` instead (net amounts or reserves, raw).
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from lucent_platform.chains.abi import (
 )
 from lucent_platform.chains.logs import Log
 from lucent_platform.chains.registry import pool_at
-from lucent_platform.chains.swaps import Context, PoolLookup, price_envelope, trade_envelope
+from lucent_platform.chains.swaps import (
+    Context,
+    PoolLookup,
+    pool_swap_envelope,
+    price_envelope,
+    trade_envelope,
+)
 from lucent_platform.envelope import Envelope
 
 
@@ -108,8 +115,23 @@ def envelopes(
     Raises ``ChainDecodeError`` for any other log or bad data. ``pools`` looks the pool's
     metadata up (default the shipped registry; a ``ChainConnector`` passes its learnt pools).
     """
-    ctx = Context(log, pools(log.chain, log.address), received_ms, block_time_ms)
+    pool = pools(log.chain, log.address)
+    ctx = Context(log, pool, received_ms, block_time_ms)
     if log.topics and log.topics[0] == UNISWAP_V2_SYNC:
-        return [price_envelope(ctx, decode_sync(log).token1_per_token0())]
+        sync = decode_sync(log)
+        if pool is None:
+            return [pool_swap_envelope(ctx, "sync", reserve0=sync.reserve0, reserve1=sync.reserve1)]
+        return [price_envelope(ctx, pool, sync.token1_per_token0())]
     swap = decode_swap(log)
-    return [trade_envelope(ctx, swap.pool_delta0, swap.pool_delta1)]
+    if pool is None:
+        return [
+            pool_swap_envelope(
+                ctx,
+                "swap",
+                amount0=swap.pool_delta0,
+                amount1=swap.pool_delta1,
+                sender=swap.sender,
+                recipient=swap.to,
+            )
+        ]
+    return [trade_envelope(ctx, pool, swap.pool_delta0, swap.pool_delta1)]

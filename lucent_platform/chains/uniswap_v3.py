@@ -31,7 +31,13 @@ from lucent_platform.chains.abi import (
 )
 from lucent_platform.chains.logs import Log
 from lucent_platform.chains.registry import pool_at
-from lucent_platform.chains.swaps import Context, PoolLookup, price_envelope, trade_envelope
+from lucent_platform.chains.swaps import (
+    Context,
+    PoolLookup,
+    pool_swap_envelope,
+    price_envelope,
+    trade_envelope,
+)
 from lucent_platform.envelope import Envelope
 
 _Q192 = 2**192
@@ -92,14 +98,32 @@ def envelopes(
     block_time_ms: int | None,
     pools: PoolLookup = pool_at,
 ) -> list[Envelope[Any]]:
-    """A ``Trade`` and a ``PriceUpdate`` for one V3 ``Swap``; ``ChainDecodeError`` otherwise.
+    """A ``Trade`` and a ``PriceUpdate`` for one V3 ``Swap`` of a known pool, a ``PoolSwap``
+    for an unknown one; ``ChainDecodeError`` for any other log.
 
     ``pools`` looks the pool's metadata up (default the shipped registry; a ``ChainConnector``
     passes its learnt pools).
     """
     swap = decode_swap(log)
-    ctx = Context(log, pools(log.chain, log.address), received_ms, block_time_ms)
+    pool = pools(log.chain, log.address)
+    ctx = Context(log, pool, received_ms, block_time_ms)
+    if pool is None:
+        return [
+            pool_swap_envelope(
+                ctx,
+                "swap",
+                amount0=swap.amount0,
+                amount1=swap.amount1,
+                sqrt_price_x96=swap.sqrt_price_x96,
+                liquidity=swap.liquidity,
+                tick=swap.tick,
+                sender=swap.sender,
+                recipient=swap.recipient,
+                # only PancakeSwap V3 emits its nine-field Swap; the seven-field one has forks
+                dex="pancakeswap-v3" if swap.protocol_fees_token0 is not None else None,
+            )
+        ]
     return [
-        trade_envelope(ctx, swap.amount0, swap.amount1),
-        price_envelope(ctx, swap.token1_per_token0()),
+        trade_envelope(ctx, pool, swap.amount0, swap.amount1),
+        price_envelope(ctx, pool, swap.token1_per_token0()),
     ]
