@@ -20,13 +20,18 @@ import pytest
 
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters.clickhouse import connect
+from lucent_platform.analytics import migrate
+from lucent_platform.chains.connector import ChainConnector, ChainFrame
 from lucent_platform.config import Settings
-from lucent_platform.envelope import Envelope, encode
+from lucent_platform.envelope import Envelope, decode, encode
+from lucent_platform.messages import PoolSwap
+from lucent_platform.processing import InRecord, MarketProcessor, ProcessorConfig
 from lucent_platform.stack import services
 from lucent_platform.stack.ports import LOOPBACK, free_port
-from lucent_platform.topics import DEADLETTER, Kind, fixed_topics, normalized
+from lucent_platform.topics import DEADLETTER, Kind, fixed_topics, normalized, raw_topic
 from streaming.lifecycle import StopSignal
 from streaming.sink.worker import SinkOptions, run
+from tests.chain_fixtures import recorded_logs
 from tests.fixtures.clickhouse import EmbeddedClickHouse
 from tests.market_fixtures import envelopes, frames, jsonl
 
@@ -217,3 +222,101 @@ def test_clickhouse_down_for_ten_seconds_loses_nothing(
     counts = metrics[0].counts
     assert counts["insert_failures"] >= 1 and counts["retries"] >= 1 and counts["pauses"] >= 1
     assert counts["malformed"] == 2
+
+
+def chain_events() -> list[Any]:
+    """Processor outputs of real chain logs: the six recorded bridge transfers and every swap
+    or sync of a pool the registry does not know in the recorded block 11017338."""
+    connector = ChainConnector("ethereum")
+    connector.learn_block(11017338, 1602193349)
+    block = recorded_logs("uniswap_v2/logs_block_11017338.json")
+    received_ns = 1_602_193_400_123_000_000
+    parsed = [connector.parse(ChainFrame("ethereum", received_ns, obj)) for obj in block]
+    swaps = [e for result in parsed for e in result.envelopes if isinstance(e.data, PoolSwap)]
+    transfers = [
+        e
+        for item in recorded_logs("bridges/logs_recorded.json")
+        for e in ChainConnector(item["chain"])
+        .parse(ChainFrame(item["chain"], 1_800_000_000_000_000_000, item["log"]))
+        .envelopes
+    ]
+    processor = MarketProcessor(ProcessorConfig(), clock_ms=lambda: 1_800_000_000_000)
+    records = [
+        InRecord(raw_topic(e.header.message_type, e.data), 0, i, 0, None, encode(e))
+        for i, e in enumerate([*swaps, *transfers])
+    ]
+    outputs = processor.process(records).outputs
+    assert len(outputs) == len(records) and {o.topic for o in outputs} == {
+        normalized(Kind.SWAPS),
+        normalized(Kind.BRIDGES),
+    }
+    return outputs
+
+
+def test_bridge_transfers_and_unknown_pools_swaps_land_exactly(
+    own_broker: str, clickhouse_server: EmbeddedClickHouse, clickhouse: Client, tmp_path: Path
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path, clickhouse_database=clickhouse.database
+    )
+    provision(own_broker, settings)
+    migrate(clickhouse, settings)  # the sink migrates too; the test's polling needs the tables
+    outputs = chain_events()
+    for topic in (normalized(Kind.SWAPS), normalized(Kind.BRIDGES)):
+        produce(own_broker, settings, topic, [o.value for o in outputs if o.topic == topic])
+    db = clickhouse.database
+    stop = StopSignal()
+    options = SinkOptions(batch_records=50, batch_s=0.2)
+    sink = threading.Thread(
+        target=run,
+        args=(settings, own_broker, clickhouse_server.url, stop),
+        kwargs={"options": options},
+    )
+    sink.start()
+    try:
+        total = len(outputs)
+        wait_for(
+            lambda: (
+                count(clickhouse, db, "pool_swaps") + count(clickhouse, db, "bridge_transfers")
+                >= total
+            ),
+            60,
+            "every chain event",
+        )
+    finally:
+        stop.set()
+        sink.join(60)
+    swaps = [o for o in outputs if o.topic == normalized(Kind.SWAPS)]
+    assert count(clickhouse, db, "pool_swaps") == len(swaps) > 10
+    assert count(clickhouse, db, "pool_swaps", "countIf(price IS NULL)") == len(swaps)
+    first = decode(swaps[0].value, PoolSwap).data
+    row = clickhouse.query(
+        f"SELECT event, amount0, amount1, reserve0, reserve1, block_number, log_index "
+        f"FROM {db}.pool_swaps WHERE tx_hash = %(tx)s AND log_index = %(i)s",
+        parameters={"tx": first.tx_hash, "i": first.log_index},
+    ).result_rows
+    assert row == [
+        (first.event, first.amount0, first.amount1, first.reserve0, first.reserve1,
+         11017338, first.log_index)
+    ]  # fmt: skip
+    transfers = dict(
+        clickhouse.query(
+            f"SELECT tx_hash, (l2, direction, stage, token, amount, amount_raw, chain) "
+            f"FROM {db}.bridge_transfers"
+        ).result_rows
+    )
+    assert len(transfers) == 6
+    eth = transfers["0x3da542a1670a828838d2916d33be51de1b505e8700ffbb4ef26f31abc4184bc1"]
+    assert eth == (
+        "optimism",
+        "deposit",
+        "initiated",
+        "ETH",
+        100.857001,
+        "100857001000000000000",
+        "ethereum",
+    )
+    crv = transfers["0xf96590b94c25df375eaa0cece0477d2a3b3fe1756d221f9efa1bf48ae9117701"]
+    assert crv[5] == "3690872887087038569213" and crv[6] == "optimism"
+    usdt = transfers["0x39aa325d33222ab596525fb382e8a775b6b661c4fb9471e11f6b34a9478568e8"]
+    assert usdt[:5] == ("arbitrum", "deposit", "initiated", "USDT", 20.0)
