@@ -74,9 +74,10 @@ class PoolSwap(MessageData, frozen=True):
     itself says is kept exact. ``event`` is ``swap`` or ``sync``. A swap's ``amount0``/
     ``amount1`` are the pool's signed net changes in raw token units (positive: the pool
     received the token; V2's in/out amounts netted); a sync's ``reserve0``/``reserve1`` are the
-    reserves after it. V3 swaps add ``sqrtPriceX96``, ``liquidity`` and ``tick``. ``dex``,
-    ``token0`` and ``token1`` are set when known (``None`` for now: a pool we know gets a
-    ``Trade`` and a ``PriceUpdate`` instead). The recorded Uniswap V2 ``Swap`` of the
+    reserves after it. V3 swaps add ``sqrtPriceX96``, ``liquidity`` and ``tick``. ``dex`` is set
+    when the event itself names the DEX (PancakeSwap V3's nine-field ``Swap``), ``token0``/
+    ``token1`` when known (a pool whose tokens and decimals are known gets a ``Trade`` and a
+    ``PriceUpdate`` instead). The recorded Uniswap V2 ``Swap`` of the
     unregistered pair ``0xffa9…2405`` in block 11017338 (log 17; 499 of token0 out, about 0.66
     of token1 in)::
 
