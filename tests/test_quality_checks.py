@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from lucent_platform.analytics.queries.freshness import VENUE
 from lucent_platform.quality import candles, sources, values, venues
 from lucent_platform.quality.config import quality_config
 from lucent_platform.quality.expectations import Above, NotAbove, validate
@@ -189,3 +190,21 @@ def test_quality_config_merges_bounds_and_rejects_unknown_names() -> None:
                 {"max_failure_rate": 2}):  # fmt: skip
         with pytest.raises(ValueError):
             quality_config(bad)
+
+
+def test_bridge_and_pool_swap_dead_letters_are_rated_per_l2_and_chain() -> None:
+    accepted = pd.DataFrame({
+        "table": ["bridge_transfers", "pool_swaps"], "venue": ["optimism", "ethereum"],
+        "rows": [19, 90],
+    })  # fmt: skip
+    dead = pd.DataFrame({
+        "source_topic": ["market.bridges.optimism", "market.swaps.ethereum"], "rows": [1, 10],
+    })  # fmt: skip
+    table = sources.rates(accepted, dead).set_index(["kind", "venue"])
+    assert table.loc[("bridges", "optimism"), "rate"] == pytest.approx(0.05)
+    assert table.loc[("swaps", "ethereum"), "rate"] == pytest.approx(0.1)
+    assert set(sources.KIND_OF_TABLE) >= {"bridge_transfers", "pool_swaps"}
+    assert {t: VENUE[t] for t in ("bridge_transfers", "pool_swaps")} == {
+        "bridge_transfers": "l2",
+        "pool_swaps": "chain",
+    }

@@ -21,9 +21,12 @@ VENUE = {
     "liquidations": "protocol",
     "governance": "protocol",
     "yield_opportunities": "protocol",
+    "bridge_transfers": "l2",
+    "pool_swaps": "chain",
 }
-"""The column that names the venue of each table's rows: an exchange or a DeFi protocol (the
-other tables have none)."""
+"""The column that names the venue of each table's rows: an exchange or a DeFi protocol; the
+L2 of a bridge transfer and the chain of an unknown pool's swap, as their raw topics
+(``market.bridges.{l2}``, ``market.swaps.{chain}``) name them (the other tables have none)."""
 
 RECENT_MINUTES = 5
 
