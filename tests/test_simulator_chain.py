@@ -269,3 +269,23 @@ def test_config_rejects_a_market_lending_an_asset_it_cannot_price() -> None:
     market = LendingMarketSpec("aave-v3", "aave", (("WAVAX", "AVAX"),), ("USDC",))
     with pytest.raises(ValueError, match="AVAX"):
         SimulatorConfig(lending_markets=(market,))
+
+
+def test_the_simulated_feed_logs_the_cascade_once(caplog: pytest.LogCaptureFixture) -> None:
+    """So `make run` can time `market.patterns` against it, as for gaps and spikes."""
+    import logging
+
+    from streaming.feeds.simulate import _log_signal_injections
+
+    simulator = MarketSimulator(SimulatorConfig(seed=7), start_ms=START_MS)
+    logged = 0
+    with caplog.at_level(logging.INFO, logger="streaming.feeds.simulate"):
+        for now in range(START_MS, START_MS + 90_000, 1_000):
+            simulator.step(now)
+            logged = _log_signal_injections(simulator, logged)
+    lines = [r.getMessage() for r in caplog.records
+             if r.getMessage().startswith("injected liquidation_cascade")]  # fmt: skip
+    (cascade,) = [i for i in simulator.injections if i.kind == "liquidation_cascade"]
+    assert lines == [
+        f"injected liquidation_cascade at {cascade.start_ms} on {cascade.topic}: {cascade.detail}"
+    ]
