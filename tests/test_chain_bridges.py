@@ -1,8 +1,8 @@
 """Canonical bridge decoders: OP Stack standard bridges and Arbitrum's token gateways.
 
-Six logs are recorded mainnet logs (``tests/fixtures/chain/bridges/PROVENANCE.md``): amounts and
+Seven logs are recorded mainnet logs (``tests/fixtures/chain/bridges/PROVENANCE.md``): amounts and
 addresses are recomputed here from the hex with plain integer arithmetic, independently of the
-decoder. The events no recording was found for (Base, withdrawal finalization on L1,
+decoder. The events no recording was found for (Base's L2 side, withdrawal finalization on L1,
 Arbitrum's L2 gateways) are BUILT with eth-abi; their values are said where they are built.
 """
 
@@ -180,6 +180,23 @@ def test_recorded_arbitrum_weth_and_usdt_deposits() -> None:
     assert (usdt.token, usdt.amount, usdt.amount_raw) == ("USDT", 20.0, str(word(obj, 1)))
     assert usdt.bridge == "0xcee284f754e854890e311e3280b767f80797180d"
     assert usdt.sequence_number == str(0x16E738)
+
+
+def test_recorded_base_eth_deposit() -> None:
+    chain, obj = recorded(6)
+    envelope = transfer_of(chain, obj, block_time_ms=1691738363000)
+    data = envelope.data
+    assert (data.chain, data.l2, data.direction, data.stage, data.token) == (
+        "ethereum",
+        "base",
+        "deposit",
+        "initiated",
+        "ETH",
+    )
+    assert data.bridge == bridges.BASE_L1_BRIDGE == obj["address"]
+    assert int(data.amount_raw) == word(obj, 0) == 4 * 10**17
+    assert data.amount == 0.4
+    assert data.from_address == address_in(obj["topics"][1]) == address_in(obj["topics"][2])
 
 
 # --- built logs ----------------------------------------------------------------------------

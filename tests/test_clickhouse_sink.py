@@ -225,7 +225,7 @@ def test_clickhouse_down_for_ten_seconds_loses_nothing(
 
 
 def chain_events() -> list[Any]:
-    """Processor outputs of real chain logs: the six recorded bridge transfers and every swap
+    """Processor outputs of real chain logs: the seven recorded bridge transfers and every swap
     or sync of a pool the registry does not know in the recorded block 11017338."""
     connector = ChainConnector("ethereum")
     connector.learn_block(11017338, 1602193349)
@@ -305,7 +305,7 @@ def test_bridge_transfers_and_unknown_pools_swaps_land_exactly(
             f"FROM {db}.bridge_transfers"
         ).result_rows
     )
-    assert len(transfers) == 6
+    assert len(transfers) == 7
     eth = transfers["0x3da542a1670a828838d2916d33be51de1b505e8700ffbb4ef26f31abc4184bc1"]
     assert eth == (
         "optimism",
