@@ -4,7 +4,15 @@ Our format (``lucent record``) is one received frame per line::
 
     {"exchange": "binance", "received_ns": 1617566591315000000, "message": {...the frame...}}
 
-with an optional ``"url"`` for REST responses (order-book snapshots). Files may be gzipped.
+with an optional ``"url"`` for REST responses (order-book snapshots). Chain traffic has one
+received item per line, a log object exactly as ``eth_getLogs`` returns it or a JSON-RPC
+response, with the request it answers as an optional ``"request"``::
+
+    {"chain": "ethereum", "received_ns": 1602193400123000000, "message": {...log or response...},
+     "request": {"method": "eth_getBlockByNumber", "params": ["0xa81c7a", false]}}
+
+and is read into ``ChainFrame`` (``--chain`` names the chain of a file of bare log objects or
+responses). Files may be gzipped.
 Replay also reads what other tools record, line by line:
 
 - bare exchange frames, e.g. a Binance combined-stream frame ``{"stream": …, "data": …}``;
@@ -27,7 +35,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from lucent_platform.chains.connector import ChainFrame
+from lucent_platform.chains.logs import CHAIN_NAMES
 from lucent_platform.connectors.frames import RawFrame
+
+Frame = RawFrame | ChainFrame
+"""What a recording line is read into: an exchange frame or a chain item."""
 
 _CRYPTOFEED_LINE = re.compile(r"^(\d{9,}\.\d+):\s(.*)$", re.DOTALL)
 _TARDIS_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+Z)\s(.*)$", re.DOTALL)
@@ -50,6 +63,23 @@ def frame_to_json(frame: RawFrame) -> dict[str, Any]:
     return line
 
 
+def chain_frame_to_json(frame: ChainFrame) -> dict[str, Any]:
+    """A chain item as one line of our recording format (``request`` only when there is one)."""
+    line: dict[str, Any] = {
+        "chain": frame.chain,
+        "received_ns": frame.received_ns,
+        "message": frame.message,
+    }
+    if frame.request is not None:
+        line["request"] = dict(frame.request)
+    return line
+
+
+def line_of(frame: Frame) -> dict[str, Any]:
+    """Any frame as one line of our recording format."""
+    return chain_frame_to_json(frame) if isinstance(frame, ChainFrame) else frame_to_json(frame)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
@@ -67,9 +97,13 @@ def recording_files(path: Path) -> list[Path]:
     raise RecordingError(f"{path}: no such file or folder")
 
 
-def read_recording(path: Path, exchange: str | None = None) -> Iterator[RawFrame]:
-    """Every frame of one file, in file order. ``exchange`` overrides detection."""
+def read_recording(
+    path: Path, exchange: str | None = None, chain: str | None = None
+) -> Iterator[Frame]:
+    """Every frame of one file, in file order. ``exchange`` overrides detection; ``chain``
+    makes lines that are not our format (bare log objects, responses) items of that chain."""
     hint = exchange or exchange_from_path(path)
+    reader = _Reader(hint, chain)
     last_ns = 0
     if path.name.endswith((".json", ".json.gz")):  # one JSON document: a frame or a list of them
         with _open(path) as whole:
@@ -79,10 +113,10 @@ def read_recording(path: Path, exchange: str | None = None) -> Iterator[RawFrame
                 raise RecordingError(f"{path}: not JSON ({exc})") from None
         for value in document if isinstance(document, list) else [document]:
             try:
-                frame = _frame_of(value, hint, None, last_ns)
+                frame = reader.frame_of(value, None, last_ns)
             except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
                 raise RecordingError(f"{path}: {exc}") from None
-            last_ns = frame.received_ns or last_ns
+            last_ns = _ns(frame) or last_ns
             yield frame
         return
     with _open(path) as lines:
@@ -91,28 +125,37 @@ def read_recording(path: Path, exchange: str | None = None) -> Iterator[RawFrame
             if not text:
                 continue
             try:
-                frame = _parse_line(text, hint, last_ns)
+                frame = reader.parse_line(text, last_ns)
             except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
                 raise RecordingError(f"{path}:{number}: {exc}") from None
-            last_ns = frame.received_ns or last_ns
+            last_ns = _ns(frame) or last_ns
             yield frame
 
 
-def read_recordings(path: Path, exchange: str | None = None) -> Iterator[RawFrame]:
+def read_recordings(
+    path: Path, exchange: str | None = None, chain: str | None = None
+) -> Iterator[Frame]:
     """All files under ``path`` merged into one stream in receive order (stable per file)."""
     files = recording_files(path)
     if len(files) == 1:
-        yield from read_recording(files[0], exchange)
+        yield from read_recording(files[0], exchange, chain)
         return
-    streams = [_keyed(index, read_recording(f, exchange)) for index, f in enumerate(files)]
+    streams = [_keyed(index, read_recording(f, exchange, chain)) for index, f in enumerate(files)]
     for _, _, _, frame in heapq.merge(*streams):
         yield frame
 
 
-def _keyed(index: int, frames: Iterator[RawFrame]) -> Iterator[tuple[int, int, int, RawFrame]]:
+def _keyed(index: int, frames: Iterator[Frame]) -> Iterator[tuple[int, int, int, Frame]]:
     """Sort keys for the merge: receive time, then file, then position in the file."""
     for position, frame in enumerate(frames):
-        yield frame.received_ns, index, position, frame
+        yield _ns(frame), index, position, frame
+
+
+def _ns(frame: Frame) -> int:
+    """The frame's receive time; 0 for a chain line whose ``received_ns`` is not an integer
+    (kept as it is, for the connector to reject with its reason)."""
+    ns = frame.received_ns
+    return ns if isinstance(ns, int) and not isinstance(ns, bool) else 0
 
 
 def _open(path: Path) -> IO[str]:
@@ -123,19 +166,48 @@ def _open(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8")
 
 
-def _parse_line(text: str, hint: str | None, last_ns: int) -> RawFrame:
-    received_ns: int | None = None
-    if match := _CRYPTOFEED_LINE.match(text):
-        received_ns = seconds_to_ns(match.group(1))
-        text = match.group(2)
-    elif match := _TARDIS_LINE.match(text):
-        received_ns = _iso_to_ns(match.group(1))
-        text = match.group(2)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = text  # a non-JSON frame is still a frame: the connector will reject it
-    return _frame_of(value, hint, received_ns, last_ns)
+class _Reader:
+    """Line parsing with what a file told so far: after a chain line, a line that is not our
+    format (garbage included) is an item of that chain, for its connector to reject or read."""
+
+    def __init__(self, hint: str | None, chain: str | None) -> None:
+        self.hint = hint
+        self.chain = chain
+
+    def parse_line(self, text: str, last_ns: int) -> Frame:
+        received_ns: int | None = None
+        if match := _CRYPTOFEED_LINE.match(text):
+            received_ns = seconds_to_ns(match.group(1))
+            text = match.group(2)
+        elif match := _TARDIS_LINE.match(text):
+            received_ns = _iso_to_ns(match.group(1))
+            text = match.group(2)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text  # a non-JSON frame is still a frame: the connector will reject it
+        return self.frame_of(value, received_ns, last_ns)
+
+    def frame_of(self, value: Any, received_ns: int | None, last_ns: int) -> Frame:
+        if isinstance(value, dict) and {"chain", "message"} <= value.keys():
+            chain = str(value["chain"])
+            self.chain = self.chain or (chain if chain in _CHAIN_NAMES else None)
+            recorded = value.get("received_ns")
+            request = value.get("request")
+            return ChainFrame(
+                chain=chain,
+                received_ns=recorded if recorded is not None else received_ns or last_ns,
+                message=value["message"],
+                request=request if request is not None else None,
+            )
+        if self.chain is not None and not (
+            isinstance(value, dict) and {"exchange", "message"} <= value.keys()
+        ):
+            return ChainFrame(chain=self.chain, received_ns=received_ns or last_ns, message=value)
+        return _frame_of(value, self.hint, received_ns, last_ns)
+
+
+_CHAIN_NAMES = frozenset(CHAIN_NAMES.values())
 
 
 def _frame_of(value: Any, hint: str | None, received_ns: int | None, last_ns: int) -> RawFrame:
@@ -259,11 +331,11 @@ def _kraken_time_ns(payload: Any) -> int | None:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_frames(out: IO[str], frames: Iterable[RawFrame]) -> int:
-    """Append frames as JSONL lines; returns how many were written."""
+def write_frames(out: IO[str], frames: Iterable[Frame]) -> int:
+    """Append frames (exchange frames or chain items) as JSONL lines; returns how many."""
     count = 0
     for frame in frames:
-        out.write(json.dumps(frame_to_json(frame), separators=(",", ":")) + "\n")
+        out.write(json.dumps(line_of(frame), separators=(",", ":")) + "\n")
         count += 1
     return count
 

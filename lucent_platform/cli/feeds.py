@@ -62,6 +62,11 @@ def simulate(
 @click.option(
     "--exchange", default=None, help="The venue, when neither the file nor its path says."
 )
+@click.option(
+    "--chain",
+    default=None,
+    help="The chain (ethereum, arbitrum, …) of bare log objects or JSON-RPC responses.",
+)
 @click.pass_context
 def replay(
     ctx: click.Context,
@@ -70,12 +75,15 @@ def replay(
     fast: bool,
     target: str,
     exchange: str | None,
+    chain: str | None,
 ) -> None:
-    """Replay recorded exchange traffic (a file or a folder) through the real connectors.
+    """Replay recorded exchange or chain traffic (a file or a folder) through the connectors.
 
     Reads `lucent record` files and other tools' recordings (native exchange frames, e.g.
     Binance combined-stream lines; cryptofeed and Tardis line formats; REST snapshot lines),
-    gzipped or not. The same file always yields the same envelopes.
+    chain recordings ({"chain", "received_ns", "message"} lines: eth_getLogs log objects or
+    JSON-RPC responses, + "request"), gzipped or not. The same file always yields the same
+    envelopes.
     """
     from lucent_platform.envelope import Envelope, encode
     from lucent_platform.recordings import RecordingError, read_recordings
@@ -83,6 +91,14 @@ def replay(
     from streaming.lifecycle import StopSignal
 
     settings = settings_from(ctx)
+    if chain is not None:
+        from lucent_platform.chains.logs import CHAIN_NAMES
+
+        if chain not in CHAIN_NAMES.values():
+            raise click.BadParameter(
+                f"{chain!r} is not one of {', '.join(sorted(CHAIN_NAMES.values()))}",
+                param_hint="--chain",
+            )
     pace = 0.0 if fast else (settings.replay_speed if speed is None else speed)
     stop = StopSignal().install()
     publisher = None
@@ -99,7 +115,7 @@ def replay(
         sink = publisher.publish_envelope
     try:
         stats = Replayer(sink, speed=pace).run(
-            read_recordings(path, exchange), stop=lambda: stop.stopped
+            read_recordings(path, exchange, chain), stop=lambda: stop.stopped
         )
     except (RecordingError, ValueError) as exc:  # unreadable file, unknown venue
         raise click.ClickException(str(exc)) from None

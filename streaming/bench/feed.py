@@ -90,7 +90,7 @@ def ours_parse(frames: list[RawFrame], rounds: int) -> int:
 def run(
     input_path: Path = DEFAULT_INPUT, frames: int = 100_000, echo: bool = True
 ) -> dict[str, Any]:
-    recorded = list(read_recordings(input_path))
+    recorded = [f for f in read_recordings(input_path) if isinstance(f, RawFrame)]
     # ccxt fully parses trade frames on its own (a depth update without ccxt's book state is
     # dropped early), so the like-for-like comparison with ccxt is on Binance trades.
     binance = [f for f in recorded if f.exchange == "binance" and "aggTrade" in str(f.message)[:40]]
