@@ -4,11 +4,17 @@ the worker wiring on the broker."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as, encode, message_id_for, new_envelope
 from lucent_platform.messages import Liquidation, LiquidationCascade, MessageData, PriceUpdate
 from lucent_platform.processing.pipeline import InRecord
-from lucent_platform.signals.apps.patterns import CascadeDetector, PatternsConfig
+from lucent_platform.signals.apps.patterns import (
+    CascadeDetector,
+    PatternsConfig,
+    patterns_config,
+)
 from lucent_platform.topics import TopicSpec
 from tests.test_runtime_loop import EARLIEST, create_topics, read_values, run_until
 
@@ -84,6 +90,27 @@ def test_a_cascade_needs_enough_liquidations_and_a_deep_enough_fall() -> None:
     )
     assert (c.window_start_ms, c.window_end_ms) == (T0, T0 + 60_000)
     assert c.price_high == 3000.0 and c.drop_pct >= 5.0
+
+
+def test_wrapped_collateral_falls_with_its_underlying_pairs() -> None:
+    """Aave and Compound liquidate ``WETH``; quotes are ``ETH-USDT``: the ``underlying`` map
+    joins them (the chain decoders and the simulator both name the real token)."""
+    wrapped = [(t, v.replace(b'"ETH"', b'"WETH"')) if t == LIQ else (t, v) for t, v in script()]
+    found = cascades(detector(), records(wrapped))
+    assert [(c.protocol, c.collateral_asset, c.price_pair) for c in found] == [
+        ("aave", "WETH", "ETH-USDT")
+    ]
+    unmapped = CascadeDetector(dataclasses.replace(CONFIG, underlying={}), clock_ms=lambda: 0,
+                               out_topic="out", late_topic="late")  # fmt: skip
+    unmapped.assigned([(LIQ, 0), (PX, 0)])
+    assert cascades(unmapped, records(wrapped)) == []
+    # The setting adds to the defaults.
+    assert patterns_config({"underlying": {"stETH": "ETH"}}).underlying == {
+        "WETH": "ETH",
+        "WBTC": "BTC",
+        "cbBTC": "BTC",
+        "stETH": "ETH",
+    }
 
 
 def test_a_rebuilt_detector_finds_the_same_cascades() -> None:
