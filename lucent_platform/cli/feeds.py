@@ -141,39 +141,62 @@ def replay(
 @click.option("--exchanges", default=None, help="Comma-separated exchanges (LUCENT_EXCHANGES).")
 @click.option("--pairs", default=None, help="Comma-separated pairs (LUCENT_PAIRS).")
 @click.option("--seconds", type=float, default=None, help="Stop after this long (default: Ctrl-C).")
+@click.option(
+    "--chains",
+    default=None,
+    help="Comma-separated chains of LUCENT_CHAINS: record their nodes' JSON-RPC traffic "
+    "instead of the exchanges.",
+)
 @click.pass_context
 def record(
-    ctx: click.Context, out: Path, exchanges: str | None, pairs: str | None, seconds: float | None
+    ctx: click.Context,
+    out: Path,
+    exchanges: str | None,
+    pairs: str | None,
+    seconds: float | None,
+    chains: str | None,
 ) -> None:
     """Record what the live connectors receive, raw and timestamped, for `lucent replay`.
 
     One line per received frame: {"exchange", "received_ns", "message"} (+ "url" for REST
-    order-book snapshots). Needs the exchanges' websockets (or LUCENT_EXCHANGE_URLS).
+    order-book snapshots). Needs the exchanges' websockets (or LUCENT_EXCHANGE_URLS). With
+    --chains, one line per received chain item: {"chain", "received_ns", "message"} (+
+    "request" for a JSON-RPC response), from the nodes LUCENT_CHAINS configures.
     """
     import asyncio
     import time
 
     from lucent_platform.config import with_overrides
-    from lucent_platform.connectors import RawFrame
-    from lucent_platform.recordings import open_for_writing, write_frames
+    from lucent_platform.recordings import Frame, open_for_writing, write_frames
     from streaming.feeds.live import feeds_from, run_venues
     from streaming.lifecycle import StopSignal
 
     settings = with_overrides(settings_from(ctx), exchanges=exchanges, pairs=pairs)
     stop = StopSignal().install()
     deadline = None if seconds is None else time.monotonic() + seconds
+
+    def stopped() -> bool:
+        return stop.stopped or (deadline is not None and time.monotonic() > deadline)
+
     with open_for_writing(out) as sink:
 
-        def write(frame: RawFrame) -> None:
+        def write(frame: Frame) -> None:
             write_frames(sink, [frame])
 
+        if chains is not None:
+            from streaming.feeds.chain import ChainMismatch
+            from streaming.feeds.chain_worker import record_chains
+
+            names = [name.strip() for name in chains.split(",") if name.strip()]
+            try:
+                chain_feeds = record_chains(settings, names, write, stopped)
+            except (ValueError, ChainMismatch) as exc:  # not configured, or the wrong node
+                raise click.ClickException(str(exc)) from None
+            items = sum(feed.counts["items"] for feed in chain_feeds)
+            click.echo(f"recorded {items} chain items to {out}", err=True)
+            return
         feeds = feeds_from(settings, sink=None, on_frame=write)
-        asyncio.run(
-            run_venues(
-                feeds,
-                lambda: stop.stopped or (deadline is not None and time.monotonic() > deadline),
-            )
-        )
+        asyncio.run(run_venues(feeds, stopped))
     frames = sum(feed.counts["frames"] + feed.counts["snapshots"] for feed in feeds)
     click.echo(f"recorded {frames} frames to {out}", err=True)
 

@@ -121,7 +121,8 @@ class ChainFeed:
             return "stopped"
 
     async def _check_chain(self, rpc: JsonRpcClient) -> None:
-        _request, response = await rpc.call("eth_chainId", [])
+        request, response = await rpc.call("eth_chainId", [])
+        self.receive(response, request)  # recorded: a recording says which node it came from
         got = int(str(response.get("result")), 16)
         if got != self.config.chain_id:
             raise ChainMismatch(
@@ -150,11 +151,15 @@ class ChainFeed:
                 self.sink(envelope)
 
     async def receive_log(self, rpc: JsonRpcClient, obj: dict[str, Any]) -> None:
-        """A log; one of an unknown pool waits for the pool's metadata and is parsed again."""
+        """A log; one of an unknown pool waits for the pool's metadata and is parsed again.
+
+        Only the final parse is recorded, after the metadata answers and with its own receive
+        time, so a replay of the recording meets the answers first and prices the log too."""
         frame = ChainFrame(self.chain, time.time_ns(), obj)
         result = self.connector.parse(frame)
         if result.unknown_pools:
             await self._learn_pools(rpc, result.unknown_pools)
+            frame = ChainFrame(self.chain, time.time_ns(), obj)
             result = self.connector.parse(frame)
         self.counts["logs"] += 1
         self._emit(frame, result)

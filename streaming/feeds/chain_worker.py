@@ -62,6 +62,24 @@ async def run_chains(
     await asyncio.gather(reports(), *(feed.run(stopped) for feed in feeds))
 
 
+def record_chains(
+    settings: Settings, chains: list[str], write: ChainFrameHook, stopped: Callable[[], bool]
+) -> list[ChainFeed]:
+    """``lucent record --chains``: the named chains' node traffic to ``write``, until stopped.
+
+    Every received item (each log, each response with its request) is written; nothing is
+    published. Raises ``ValueError`` for a chain ``LUCENT_CHAINS`` does not configure.
+    """
+    feeds = {feed.chain: feed for feed in feeds_from(settings, sink=None, on_frame=write)}
+    if missing := [name for name in chains if name not in feeds]:
+        raise ValueError(
+            f"chain(s) {missing} not in LUCENT_CHAINS (configured: {sorted(feeds) or 'none'})"
+        )
+    chosen = [feeds[name] for name in chains]
+    asyncio.run(run_chains(chosen, stopped))
+    return chosen
+
+
 def main(settings: Settings, endpoints: Endpoints) -> None:
     stop = StopSignal().install()
     publisher = Publisher(settings, endpoints.kafka_bootstrap_servers)
