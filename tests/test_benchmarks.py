@@ -31,6 +31,27 @@ def test_bench_feed_reports_parse_and_kafka_rates() -> None:
     assert figures["delivery_failures"] == 0
 
 
+def test_bench_feed_dex_reports_decode_rates_against_the_decode_only_floor() -> None:
+    figures = lucent("bench", "feed", "--source", "dex", "--frames", "300", "--json")
+    for key in ("ours_logs_per_s", "ours_envelopes_per_s", "decode_only_logs_per_s",
+                "ratio_ours_vs_decode_only"):  # fmt: skip
+        assert isinstance(figures[key], float) and figures[key] > 0
+    assert figures["routed_logs_per_round"] == 96 and figures["rounds"] == 4
+
+
+def test_the_dex_peer_decodes_exactly_the_logs_ours_routes() -> None:
+    from lucent_platform.chains.connector import ChainFrame
+    from lucent_platform.recordings import read_recordings
+    from streaming.bench import dex
+
+    frames = [f for f in read_recordings(dex.DEFAULT_INPUT) if isinstance(f, ChainFrame)]
+    objects = list(dex.log_objects(frames))
+    routed = sum(1 for obj in objects if dex.routed(obj))
+    assert dex.decode_only(objects, 2) == 2 * routed == 192
+    assert set(dex.PEER_TYPES) <= set(dex.ROUTES)
+    assert dex.ours(frames, 2) == 2 * dex.ours(frames, 1) > routed
+
+
 def test_bench_processor_measures_every_contender_and_both_brokers() -> None:
     """Tiny sizes, no Quix peer (its venv comes from PyPI): every contender processes all the
     input, the latency runs match outputs to inputs, and the issue's --json keys are there."""

@@ -234,7 +234,8 @@ def test_errors_and_garbage_are_rejected_with_a_reason() -> None:
     assert connector.parse(_frame("nope")).rejected.startswith("bad item:")
     assert connector.parse(ChainFrame("base", RECEIVED_NS, {})).rejected.startswith("wrong chain:")
     assert connector.parse(ChainFrame("ethereum", -1, {})).rejected.startswith("bad time:")
-    bad = dict(_logs()[0], data="0xzz")
+    sync = next(o for o in _logs() if o["topics"][0] == SYNC)
+    bad = dict(sync, data="0xzz")
     assert connector.parse(_frame(bad)).rejected.startswith("bad log:")
     assert connector.parse(
         _frame(*_response("0x", "eth_call", {"to": COMET, "data": "0x12345678"}, "latest"))

@@ -135,7 +135,8 @@ def test_replay_is_deterministic() -> None:
 
 def test_garbage_lines_and_logs_are_rejected_with_reasons(tmp_path: Path) -> None:
     good = RECORDING.read_text().splitlines()[0]
-    bad_log = dict(_logs_of_block()[0], data="0xnot-hex")
+    sync = next(o for o in _logs_of_block() if o["topics"][0] == SYNC)
+    bad_log = dict(sync, data="0xnot-hex")
     lines = [
         good,
         "this is not JSON",

@@ -16,7 +16,8 @@ What each item gives (``ChainParseResult``):
   the block's timestamp when the connector has seen the block (a header, an
   ``eth_getBlockByNumber`` answer, ``learn_block``, or a ``blockTimestamp`` field on the log),
   else ``None`` and the envelopes say ``no_event_time``; a swap of a pool without metadata is
-  listed once in ``unknown_pools``; an event we do not decode is ``skipped``;
+  listed once in ``unknown_pools``; an event we do not decode is ``skipped`` (by its topic0,
+  without checking the rest of the log);
 - ``eth_getLogs`` → every log of the result, in order; ``eth_getBlockByNumber`` and block
   headers (``eth_subscription`` ``newHeads``) → the block is learnt, ``control`` and ``head``;
   ``eth_blockNumber`` → ``head``;
@@ -46,7 +47,7 @@ from lucent_platform.chains.abi import PANCAKE_V3_SWAP, UNISWAP_V3_SWAP, ChainDe
 from lucent_platform.chains.factories import Family, dex_of
 from lucent_platform.chains.logs import CHAIN_NAMES, Log, parse_log
 from lucent_platform.chains.registry import Pool, Token, pool_at, token_at
-from lucent_platform.chains.routes import POOL_TOPICS, route
+from lucent_platform.chains.routes import POOL_TOPICS, ROUTES, route
 from lucent_platform.envelope import Envelope
 
 _CHAIN_IDS = {name: chain_id for chain_id, name in CHAIN_NAMES.items()}
@@ -136,6 +137,7 @@ class ChainConnector:
         self._decimals: dict[str, int] = {}
         self._symbols: dict[str, str] = {}
         self._rates: dict[tuple[str, int], dict[str, bytes]] = {}
+        self._routed = frozenset("0x" + topic.hex() for topic in ROUTES)
 
     # --- blocks ----------------------------------------------------------------------------
 
@@ -248,6 +250,13 @@ class ChainConnector:
         return result
 
     def _log(self, obj: Any, received_ms: int, result: ChainParseResult, skipped: set[str]) -> None:
+        topics = obj.get("topics") if isinstance(obj, Mapping) else None
+        if isinstance(topics, list) and topics and isinstance(topics[0], str):
+            topic0 = topics[0]
+            if topic0 not in self._routed and topic0.lower() not in self._routed:
+                # not ours: skipped before the (costlier) full parse of the log's fields
+                skipped.add(f"event not decoded: topic0 {topic0[:18]}…")
+                return
         log = parse_log(obj, chain_id=self.chain_id)
         stamp = obj.get("blockTimestamp") if isinstance(obj, Mapping) else None
         if stamp is not None and log.block_number not in self._blocks:

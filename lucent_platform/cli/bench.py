@@ -44,21 +44,39 @@ def clickhouse_server(rows: int, rounds: int, as_json: bool) -> None:
     type=int,
     default=100_000,
     show_default=True,
-    help="At least this many recorded frames are fed per measurement.",
+    help="At least this many recorded frames (--source dex: decoded logs) per measurement.",
 )
 @click.option(
     "--input",
     "input_path",
     type=click.Path(exists=True, path_type=Path),
     default=None,
-    help="Recordings to replay (default: the repository's tests/fixtures/market).",
+    help="Recordings to replay (default: tests/fixtures/market, or for --source dex "
+    "tests/fixtures/chain/recordings/ethereum_mixed.jsonl).",
+)
+@click.option(
+    "--source",
+    type=click.Choice(["exchanges", "dex"]),
+    default="exchanges",
+    show_default=True,
+    help="exchanges: websocket frames (ccxt vs ours, into the broker); dex: chain logs "
+    "through ChainConnector vs eth-abi's decode alone.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def feed(frames: int, input_path: Path | None, as_json: bool) -> None:
-    """Replay feed throughput on one core: ccxt parse vs ours, and into the local broker."""
-    from streaming.bench import feed as feed_bench
+def feed(frames: int, input_path: Path | None, source: str, as_json: bool) -> None:
+    """Replay feed throughput on one core: ccxt parse vs ours and into the local broker, or
+    (--source dex) chain logs decoded per second vs a decode-only floor."""
+    if source == "dex":
+        from streaming.bench import dex as dex_bench
 
-    figures = feed_bench.run(input_path or feed_bench.DEFAULT_INPUT, frames, echo=not as_json)
+        try:
+            figures = dex_bench.run(input_path or dex_bench.DEFAULT_INPUT, frames, echo=not as_json)
+        except ValueError as exc:  # no chain items in the input
+            raise click.ClickException(str(exc)) from None
+    else:
+        from streaming.bench import feed as feed_bench
+
+        figures = feed_bench.run(input_path or feed_bench.DEFAULT_INPUT, frames, echo=not as_json)
     if as_json:
         click.echo(json.dumps(figures))
 
