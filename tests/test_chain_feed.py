@@ -380,3 +380,13 @@ def test_a_websocket_reconnect_reads_the_blocks_missed_meanwhile(jsonrpc_node: J
         time.sleep(0.2)
     assert feed.counts["reconnects"] >= 1
     assert sorted(ids(sink)) == sorted(ids(expected(logs, jsonrpc_node)))  # once each
+
+
+def test_the_sources_together_ask_for_every_event_the_connector_decodes() -> None:
+    from lucent_platform.chains.config import SOURCE_TOPICS
+    from lucent_platform.chains.routes import LOG_TOPICS
+
+    asked = ["0x" + topic.hex() for topics in SOURCE_TOPICS.values() for topic in topics]
+    assert sorted(asked) == sorted(LOG_TOPICS)  # each once: a new route needs a source
+    base = chains_config({"base": {"rpc_url": "http://n", "sources": ["bridges"]}})["base"]
+    assert base.log_addresses == ["0x4200000000000000000000000000000000000010"]

@@ -34,7 +34,6 @@ from lucent_platform.chains.liquidations import (
 )
 from lucent_platform.chains.logs import CHAIN_NAMES
 from lucent_platform.chains.oracles import ANSWER_UPDATED
-from lucent_platform.chains.routes import LOG_TOPICS
 from lucent_platform.json_config import from_json
 
 SOURCES = ("dex", "oracles", "lending", "liquidations", "governance", "bridges")
@@ -45,14 +44,9 @@ SOURCE_TOPICS: dict[str, tuple[bytes, ...]] = {
     "lending": (RESERVE_DATA_UPDATED, RESERVE_UPDATED_V1),
     "liquidations": (LIQUIDATION_CALL, LIQUIDATION_CALL_V1, ABSORB_COLLATERAL),
     "governance": (PROPOSAL_CREATED, VOTE_CAST, VOTE_CAST_ALPHA),
+    "bridges": bridges.BRIDGE_TOPICS,
 }
-SOURCE_TOPICS["bridges"] = tuple(
-    topic
-    for topic in (bytes.fromhex(t[2:]) for t in LOG_TOPICS)
-    if all(topic not in topics for topics in SOURCE_TOPICS.values())
-)
-"""topic0 values each source asks ``eth_getLogs`` for; ``bridges`` is every other event the
-connector decodes (``routes.LOG_TOPICS``)."""
+"""topic0 values each source asks ``eth_getLogs`` for (together, ``routes.LOG_TOPICS``)."""
 
 CHAIN_IDS = {name: chain_id for chain_id, name in CHAIN_NAMES.items()}
 

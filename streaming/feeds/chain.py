@@ -144,7 +144,9 @@ class ChainFeed:
         self.counts["items"] += 1
         if result.rejected:
             self.counts["rejected"] += 1
-            log.warning("chain %s: rejected item: %s", self.chain, result.rejected)
+            # debug, as the exchange feed does: a call that reverts would log every block;
+            # the count is in the worker's minute report
+            log.debug("chain %s: rejected item: %s", self.chain, result.rejected)
         for envelope in result.envelopes:
             self.counts["envelopes"] += 1
             if self.sink is not None:
