@@ -390,3 +390,39 @@ def test_the_sources_together_ask_for_every_event_the_connector_decodes() -> Non
     assert sorted(asked) == sorted(LOG_TOPICS)  # each once: a new route needs a source
     base = chains_config({"base": {"rpc_url": "http://n", "sources": ["bridges"]}})["base"]
     assert base.log_addresses == ["0x4200000000000000000000000000000000000010"]
+
+
+def test_compound_v3_rates_are_polled_at_the_block_utilization(jsonrpc_node: JsonRpcNode) -> None:
+    """Built returns (no recorded Comet eth_call was found): utilization 85 %, per-second
+    rates of about 3.9 % and 5.2 % a year, encoded with eth-abi as the contract returns them."""
+    from eth_abi import encode
+
+    from lucent_platform.chains import connector as calls
+    from lucent_platform.chains.rates import per_second_to_apy
+
+    comet = "0xc3d688b66703497daa19211eedff47f25384cdc3"  # cUSDCv3, in the registry
+    utilization = encode(["uint256"], [850_000_000_000_000_000])
+    supply, borrow = 1_200_000_000, 1_600_000_000
+    jsonrpc_node.calls.update(
+        {
+            (comet, calls.GET_UTILIZATION): "0x" + utilization.hex(),
+            (comet, calls.GET_SUPPLY_RATE + utilization.hex()): "0x"
+            + encode(["uint64"], [supply]).hex(),
+            (comet, calls.GET_BORROW_RATE + utilization.hex()): "0x"
+            + encode(["uint64"], [borrow]).hex(),
+        }
+    )
+    jsonrpc_node.set_head(BLOCK)
+    sink: list[Envelope[Any]] = []
+    feed = quick(
+        config(jsonrpc_node, start_block=BLOCK, confirmations=0, sources=["lending"]), sink
+    )
+    with running(feed):
+        wait_for(lambda: len(sink) == 1)
+    (rate,) = sink
+    assert rate.header.message_type == "yield_rate"
+    assert (rate.data.pool, rate.data.block_number) == ("usdc-comet", BLOCK)
+    assert abs(rate.data.supply_apy - per_second_to_apy(supply) * 100) < 1e-9
+    assert abs(rate.data.borrow_apy - per_second_to_apy(borrow) * 100) < 1e-9
+    assert rate.header.event_time_ms == 1602193349000
+    assert feed.counts["polled_calls"] == 3  # getUtilization, then the two rates
