@@ -426,3 +426,22 @@ def test_compound_v3_rates_are_polled_at_the_block_utilization(jsonrpc_node: Jso
     assert abs(rate.data.borrow_apy - per_second_to_apy(borrow) * 100) < 1e-9
     assert rate.header.event_time_ms == 1602193349000
     assert feed.counts["polled_calls"] == 3  # getUtilization, then the two rates
+
+
+def test_a_reorg_shallower_than_the_confirmations_never_reaches_the_sink(
+    jsonrpc_node: JsonRpcNode,
+) -> None:
+    logs = recorded_logs(UNISWAP_LOGS)
+    usdc_weth = [log for log in logs if log["address"] == USDC_WETH]
+    sushi = [log for log in logs if log["address"] == SUSHI_WETH]
+    jsonrpc_node.add_logs(usdc_weth)
+    jsonrpc_node.set_head(BLOCK + 1)  # block 11017338 has 1 confirmation of the 3 asked
+    sink: list[Envelope[Any]] = []
+    feed = quick(config(jsonrpc_node, start_block=BLOCK - 2, confirmations=3), sink)
+    with running(feed):
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK - 2)
+        jsonrpc_node.reorg(BLOCK, sushi)  # replaced before it was confirmed
+        jsonrpc_node.set_head(BLOCK + 3)
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
+    assert feed.counts["reorgs"] == 0
+    assert sorted(ids(sink)) == sorted(ids(expected(sushi, jsonrpc_node)))  # only the new branch
