@@ -9,11 +9,12 @@ Logs are the recorded block 11017338 (tests/fixtures/chain/uniswap_v2); its time
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_abi import encode
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from lucent_platform.chains.connector import (
     FACTORY,
     GET_BORROW_RATE,
     GET_REFERENCE_DATA,
+    GET_RESERVE_DATA,
     GET_SUPPLY_RATE,
     LATEST_ROUND_DATA,
     SYMBOL,
@@ -223,6 +225,31 @@ def test_comet_rates_become_one_yield_rate_once_both_are_in() -> None:
     assert env.data.supply_apy == per_second_to_apy(supply) * 100
     assert env.data.borrow_apy == per_second_to_apy(borrow) * 100
     assert env.header.event_time_ms == BLOCK_TIME_S * 1000
+
+
+def test_aave_v3_reserve_data_is_a_yield_rate_of_the_reserve_asked_for() -> None:
+    connector = ChainConnector("ethereum")
+    connector.parse(_header())
+    aave_v3 = "0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2"
+    usdc = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
+    supply_ray, borrow_ray = 3 * 10**25, 5 * 10**25  # 3 % and 5 % APR
+    tokens = ["0x" + byte * 20 for byte in ("01", "00", "02", "03")]  # aToken, debt tokens, …
+    words = [0, 10**27, supply_ray, 10**27, borrow_ray, 0, BLOCK_TIME_S, 3, *tokens, 0, 0, 0]
+    types = ["uint256", *["uint128"] * 5, "uint40", "uint16", *["address"] * 4, *["uint128"] * 3]
+    data = GET_RESERVE_DATA + encode(["address"], [usdc]).hex()
+    (env,) = connector.parse(_call(aave_v3, data, encode(types, words))).envelopes
+    assert (env.data.protocol, env.data.pool, env.data.asset) == ("aave-v3", "usdc-lending", "USDC")
+    year = 31_536_000
+    with localcontext() as ctx:  # per-second compounding in Decimal, 40 digits
+        ctx.prec = 40
+        supply = ((1 + Decimal(supply_ray) / 10**27 / year) ** year - 1) * 100
+        borrow = ((1 + Decimal(borrow_ray) / 10**27 / year) ** year - 1) * 100
+    assert env.data.supply_apy == pytest.approx(float(supply), rel=1e-9)
+    assert env.data.borrow_apy == pytest.approx(float(borrow), rel=1e-9)
+    assert env.data.block_number == BLOCK_NUMBER
+    assert env.header.event_time_ms == BLOCK_TIME_S * 1000 and env.metadata.quality_flags is None
+    short = connector.parse(_call(aave_v3, data, encode(types[:12], words[:12])))
+    assert short.rejected is not None and short.rejected.startswith("bad response: getReserveData")
 
 
 def test_errors_and_garbage_are_rejected_with_a_reason() -> None:

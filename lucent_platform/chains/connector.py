@@ -24,8 +24,9 @@ What each item gives (``ChainParseResult``):
 - ``eth_call`` by selector and target: Chainlink ``latestRoundData()``, Band
   ``getReferenceData(string,string)``, Compound v3 ``getSupplyRate``/``getBorrowRate`` (one
   ``YieldRate`` once both rates of a Comet at one block are in), ``getUtilization()``
-  (control), and the pool metadata calls ``token0()``, ``token1()``, ``factory()``,
-  ``decimals()``, ``symbol()``: once a pool's tokens, their decimals and symbols (a reverted
+  (control), Aave v3 ``getReserveData(asset)`` (a ``YieldRate`` from the current rates), and
+  the pool metadata calls ``token0()``, ``token1()``, ``factory()``, ``decimals()``,
+  ``symbol()``: once a pool's tokens, their decimals and symbols (a reverted
   ``symbol()`` call gives a made-up ``T<address>`` one) and its factory are known, the pool is
   assembled and its later swaps decode with prices;
 - a JSON-RPC error → ``rejected`` with its code and message.
@@ -67,6 +68,7 @@ GET_REFERENCE_DATA = selector("getReferenceData(string,string)")
 GET_SUPPLY_RATE = selector("getSupplyRate(uint256)")
 GET_BORROW_RATE = selector("getBorrowRate(uint256)")
 GET_UTILIZATION = selector("getUtilization()")
+GET_RESERVE_DATA = selector("getReserveData(address)")
 TOKEN0 = selector("token0()")
 TOKEN1 = selector("token1()")
 FACTORY = selector("factory()")
@@ -309,6 +311,12 @@ class ChainConnector:
     # --- eth_call ----------------------------------------------------------------------------
 
     def _call(self, params: list[Any], result: Any, received_ms: int) -> ChainParseResult:
+        try:
+            return self._call_answer(params, result, received_ms)
+        except ChainDecodeError as exc:  # a return that is not the function's layout
+            raise FrameRejected(f"bad response: {exc.reason}") from None
+
+    def _call_answer(self, params: list[Any], result: Any, received_ms: int) -> ChainParseResult:
         call = params[0] if params else None
         if not isinstance(call, Mapping):
             raise FrameRejected("bad request: eth_call needs a call object")
@@ -345,6 +353,8 @@ class ChainConnector:
             return self._comet_rate(to, sel, block, output, received_ms, block_time_ms)
         if sel == GET_UTILIZATION:
             return ChainParseResult(control=True)
+        if sel == GET_RESERVE_DATA:
+            return self._reserve_data(to, data[4:], block, output, received_ms, block_time_ms)
         if sel in METADATA_CALLS:
             return self._pool_metadata(to, METADATA_CALLS[sel], output)
         if sel in (DECIMALS, SYMBOL):
@@ -398,6 +408,29 @@ class ChainConnector:
             block_number=block,
             supply_result=rates["supply"],
             borrow_result=rates["borrow"],
+            received_ms=received_ms,
+            block_time_ms=block_time_ms,
+        )
+        return ChainParseResult(envelopes=[envelope])
+
+    def _reserve_data(
+        self,
+        pool: str,
+        args: bytes,
+        block: int | None,
+        output: bytes,
+        received_ms: int,
+        block_time_ms: int | None,
+    ) -> ChainParseResult:
+        if block is None:
+            raise FrameRejected("no block: an Aave reserve read at 'latest' before any head")
+        (reserve,) = _decode_args(["address"], args, "getReserveData argument")
+        envelope = lending.reserve_data_envelope(
+            chain=self.chain,
+            pool=pool,
+            reserve=str(reserve),
+            block_number=block,
+            result=output,
             received_ms=received_ms,
             block_time_ms=block_time_ms,
         )

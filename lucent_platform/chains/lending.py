@@ -163,6 +163,66 @@ def comet_rate_envelope(
     )
 
 
+_RESERVE_DATA_V3 = ["uint256", "uint128", "uint128", "uint128", "uint128", "uint128", "uint40",
+                    "uint16", "address", "address", "address", "address", "uint128", "uint128",
+                    "uint128"]  # fmt: skip
+"""Aave v3 ``getReserveData(asset)``'s ``ReserveDataLegacy`` (v3.0-v3.4): configuration,
+liquidityIndex, currentLiquidityRate, variableBorrowIndex, currentVariableBorrowRate,
+currentStableBorrowRate, lastUpdateTimestamp, id, the aToken, stable and variable debt tokens,
+the rate strategy, accruedToTreasury, unbacked, isolationModeTotalDebt — static, 15 words."""
+
+
+def reserve_data_envelope(
+    *,
+    chain: str,
+    pool: str,
+    reserve: str,
+    block_number: int,
+    result: bytes,
+    received_ms: int,
+    block_time_ms: int | None,
+) -> Envelope[Any]:
+    """An Aave v3 ``getReserveData(reserve)`` return (by ``eth_call`` at ``block_number``) →
+    one ``YieldRate``, as ``reserve_rate_envelopes`` makes from the ``ReserveDataUpdated`` log
+    (same pool naming, APYs and flags); the message id is the pool, reserve and block.
+    """
+    words = decode_words(_RESERVE_DATA_V3, result, "getReserveData")
+    liquidity_rate, variable_borrow_rate = words[2], words[4]
+    pool, reserve = pool.lower(), reserve.lower()
+    flags: list[str] = []
+    market = market_at(chain, pool)
+    if market is None:
+        flags.append("unknown_pool")
+    token = token_at(chain, reserve)
+    if token is None:
+        flags.append("unknown_token")
+    asset = token.symbol if token is not None else reserve
+    supply, borrow = _apys(ray_apr_to_apy, liquidity_rate, variable_borrow_rate)
+    data = YieldRate(
+        protocol=market.protocol if market is not None else "unknown",
+        pool=f"{asset.lower()}-lending",
+        asset=asset,
+        chain=chain,
+        apy=supply,
+        supply_apy=supply,
+        borrow_apy=borrow,
+        block_number=block_number,
+    )
+    grade = "low" if flags else "high"
+    if block_time_ms is None:
+        flags.append("no_event_time")
+    return new_envelope(
+        data,
+        source=f"{chain}-rpc",
+        event_time_ms=block_time_ms if block_time_ms is not None else received_ms,
+        received_time_ms=received_ms,
+        message_id=message_id_for(chain, pool, reserve, block_number, data.message_type, "rates"),
+        confidence_score=CONFIDENCE[grade],
+        data_quality=grade,
+        quality_flags=flags or None,
+    )
+
+
 def _apys(to_apy: Callable[[int], float], supply: int, borrow: int) -> tuple[float, float]:
     """Supply and borrow APY in percent; an impossible rate is the log's fault, not ours."""
     try:
