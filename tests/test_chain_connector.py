@@ -289,5 +289,50 @@ def test_any_json_in_gives_a_result_never_an_exception(
     message: Any, request: Any, received_ns: int
 ) -> None:
     result = ChainConnector("ethereum").parse(ChainFrame("ethereum", received_ns, message, request))
+    assert not (result.rejected or "").startswith("unparseable")  # no decoder bug met
     for envelope in result.envelopes:
         assert decode(encode_envelope(envelope)).header.message_id == envelope.header.message_id
+
+
+_SELECTORS = [
+    LATEST_ROUND_DATA,
+    GET_REFERENCE_DATA,
+    GET_SUPPLY_RATE,
+    GET_BORROW_RATE,
+    GET_RESERVE_DATA,
+    TOKEN0,
+    TOKEN1,
+    FACTORY,
+    DECIMALS,
+    SYMBOL,
+    "0x12345678",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    selector_=st.sampled_from(_SELECTORS),
+    args=st.binary(max_size=96),
+    result=st.binary(max_size=200) | st.sampled_from([b"", b"\x00" * 32, b"\xff" * 32]),
+    block=st.sampled_from(["latest", "0x0", hex(BLOCK_NUMBER), "0x", "pending", None]),
+    to=st.sampled_from([YFI_ETH_FEED, COMET, USDC_WETH, "0x12", None]),
+)
+def test_any_eth_call_answer_gives_a_result_never_an_exception(
+    selector_: str,
+    args: bytes,
+    result: bytes,
+    block: Any,
+    to: Any,
+) -> None:
+    connector = ChainConnector("ethereum")
+    call = {"to": to, "data": selector_ + args.hex()}
+    for _ in range(2):  # the second answer completes Comet pairs and pools
+        parsed = connector.parse(_call_frame(call, "0x" + result.hex(), block))
+        assert parsed.rejected is None or ":" in parsed.rejected
+        assert not (parsed.rejected or "").startswith("unparseable")  # no decoder bug met
+        for envelope in parsed.envelopes:
+            assert decode(encode_envelope(envelope)) == envelope
+
+
+def _call_frame(call: dict[str, Any], result: str, block: Any) -> ChainFrame:
+    return _frame(*_response(result, "eth_call", call, block))

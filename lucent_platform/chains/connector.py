@@ -441,7 +441,8 @@ class ChainConnector:
         if pending is None:
             pending = self._pending[address] = _PendingPool()
             while len(self._pending) > _MAX_PENDING_POOLS:
-                self._pending.popitem(last=False)
+                evicted, _ = self._pending.popitem(last=False)
+                self._signalled.discard(evicted)  # listed again if it comes back
         return pending
 
     def _pool_metadata(self, pool: str, what: str, output: bytes) -> ChainParseResult:
