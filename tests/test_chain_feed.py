@@ -121,7 +121,13 @@ def test_the_recorded_block_is_published_to_the_raw_topics(
     for envelope in wanted:
         assert by_id[envelope.header.message_id].data == envelope.data
         assert by_id[envelope.header.message_id].header.event_time_ms == 1602193349000
-    assert feed.gauges["block_lag"] == 12
+    figures = feed.figures()  # counts and gauges in one place, for a metrics exporter
+    assert (figures["block_lag"], figures["head"], figures["processed_block"]) == (
+        12,
+        BLOCK + 12,
+        BLOCK,
+    )
+    assert figures["logs"] == len(_registered(logs)) and figures["blocks"] == 4
     methods = jsonrpc_node.methods()
     assert methods[0] == "eth_chainId"
     assert {"eth_blockNumber", "eth_getLogs", "eth_getBlockByNumber"} <= set(methods)

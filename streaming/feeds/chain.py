@@ -130,6 +130,11 @@ class ChainFeed:
                 f"not {self.config.chain_id} ({self.chain}); fix rpc_url in LUCENT_CHAINS"
             )
 
+    def figures(self) -> dict[str, int]:
+        """Every figure of the feed in one flat mapping (counts and gauges), for reports and a
+        metrics exporter: ``{"logs": 412, "reorgs": 1, "head": …, "block_lag": 12, …}``."""
+        return {**self.counts, **self.gauges}
+
     # --- items -------------------------------------------------------------------------------
     def receive(self, message: Any, request: Request | None = None) -> ChainParseResult:
         """One received item: recorded, parsed, its envelopes sent; the parse result."""
