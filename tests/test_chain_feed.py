@@ -451,3 +451,20 @@ def test_a_reorg_shallower_than_the_confirmations_never_reaches_the_sink(
         wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
     assert feed.counts["reorgs"] == 0
     assert sorted(ids(sink)) == sorted(ids(expected(sushi, jsonrpc_node)))  # only the new branch
+
+
+def test_the_node_urls_api_key_never_reaches_the_logs(
+    jsonrpc_node: JsonRpcNode, caplog: pytest.LogCaptureFixture
+) -> None:
+    keyed = jsonrpc_node.url + "v3/0123secretkey"  # as providers put keys in the path
+    jsonrpc_node.set_head(100)
+    jsonrpc_node.fail(2)
+    feed = quick(config(jsonrpc_node, rpc_url=keyed, confirmations=0), [])
+    with caplog.at_level("DEBUG"), running(feed):
+        wait_for(lambda: feed.counts["reconnects"] >= 2 and "processed_block" in feed.gauges)
+    assert "HTTP 500" in caplog.text and "127.0.0.1" in caplog.text
+    assert "secretkey" not in caplog.text
+    jsonrpc_node.chain_id = 10
+    with pytest.raises(ChainMismatch) as error:
+        asyncio.run(quick(config(jsonrpc_node, rpc_url=keyed), []).run(lambda: False))
+    assert "secretkey" not in str(error.value)

@@ -41,7 +41,7 @@ from typing import Any
 import aiohttp
 
 from lucent_platform.chains import connector as calls
-from lucent_platform.chains.config import ChainConfig
+from lucent_platform.chains.config import ChainConfig, redact_urls
 from lucent_platform.chains.connector import ChainConnector, ChainFrame, ChainParseResult
 from lucent_platform.chains.registry import token_at
 from lucent_platform.chains.reorgs import Block, BlockWindow
@@ -93,6 +93,7 @@ class ChainFeed:
                 break
             self.counts["reconnects"] += 1
             delay = self.backoff.next_delay()
+            reason = redact_urls(reason)  # an aiohttp error names the URL, API key included
             log.warning("chain %s: %s; reconnecting in %.1fs", self.chain, reason, delay)
             await _sleep_unless(stopped, delay)
 
@@ -126,7 +127,8 @@ class ChainFeed:
         got = int(str(response.get("result")), 16)
         if got != self.config.chain_id:
             raise ChainMismatch(
-                f"chain {self.chain}: the node at {self.config.rpc_url} serves chain id {got}, "
+                f"chain {self.chain}: the node at {redact_urls(self.config.rpc_url)} serves "
+                f"chain id {got}, "
                 f"not {self.config.chain_id} ({self.chain}); fix rpc_url in LUCENT_CHAINS"
             )
 
