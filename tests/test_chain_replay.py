@@ -223,3 +223,28 @@ def test_lucent_replay_to_kafka_puts_each_envelope_on_its_raw_topic(
     assert "market.liquidations.aave-v1" in wanted and "market.governance.compound" in wanted
     counts = {i.topic: i.messages for i in kafka.describe_topics(settings, own_broker)}
     assert {topic: counts.get(topic) for topic in wanted} == dict(wanted)
+
+
+def test_one_recording_may_hold_several_chains_each_with_its_connector(tmp_path: Path) -> None:
+    chain = Path(__file__).parent / "fixtures/chain"
+    receipt = json.loads((chain / "realt_rmm_v2/receipt_borrow_gnosis.json").read_text())
+    swap = json.loads((chain / "pancakeswap_v3/log_swap_rpc.json").read_text())
+    request = {
+        "method": "eth_getTransactionReceipt",
+        "params": [receipt["result"]["transactionHash"]],
+    }
+    lines = [
+        {"chain": "gnosis", "received_ns": 1, "message": receipt, "request": request},
+        {"chain": "bsc", "received_ns": 2, "message": swap},
+        {"chain": "gnosis", "received_ns": 3, "message": {"jsonrpc": "2.0", "id": 1,
+                                                          "result": receipt["result"]}},
+    ]  # fmt: skip
+    path = tmp_path / "multi.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    replayer = Replayer(lambda envelope: None)
+    stats = replayer.run(read_recording(path))
+    assert set(replayer.chains) == {"gnosis", "bsc"} and stats.rejected == 0
+    assert (
+        stats.by_kind["yield_rate"] == 2
+    )  # the receipt's ReserveDataUpdated, with and without its request
+    assert stats.by_kind["trade"] == stats.by_kind["price_update"] == 1  # the registry's pool

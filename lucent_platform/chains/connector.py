@@ -18,9 +18,9 @@ What each item gives (``ChainParseResult``):
   else ``None`` and the envelopes say ``no_event_time``; a swap of a pool without metadata is
   listed once in ``unknown_pools``; an event we do not decode is ``skipped`` (by its topic0,
   without checking the rest of the log);
-- ``eth_getLogs`` → every log of the result, in order; ``eth_getBlockByNumber`` and block
-  headers (``eth_subscription`` ``newHeads``) → the block is learnt, ``control`` and ``head``;
-  ``eth_blockNumber`` → ``head``;
+- ``eth_getLogs`` (and ``eth_getTransactionReceipt``) → every log of the result, in order;
+  ``eth_getBlockByNumber`` and block headers (``eth_subscription`` ``newHeads``) → the block
+  is learnt, ``control`` and ``head``; ``eth_blockNumber`` → ``head``;
 - ``eth_call`` by selector and target: Chainlink ``latestRoundData()``, Band
   ``getReferenceData(string,string)``, Compound v3 ``getSupplyRate``/``getBorrowRate`` (one
   ``YieldRate`` once both rates of a Comet at one block are in), ``getUtilization()``
@@ -208,6 +208,10 @@ class ChainConnector:
             if not isinstance(result, list):
                 raise FrameRejected("bad response: eth_getLogs result is not a list")
             return self._logs(result, received_ms)
+        if method == "eth_getTransactionReceipt":
+            if result is None:
+                return ChainParseResult(control=True, skipped="receipt not found")
+            return self._receipt(result, received_ms)
         if method in ("eth_getBlockByNumber", "eth_getBlockByHash"):
             if result is None:
                 return ChainParseResult(control=True, skipped="block not found")
@@ -229,9 +233,18 @@ class ChainConnector:
             return self._logs([result], received_ms)
         if isinstance(result, Mapping) and "timestamp" in result and "number" in result:
             return self._block(result)
+        if isinstance(result, Mapping) and "logs" in result and "transactionHash" in result:
+            return self._receipt(result, received_ms)
         raise FrameRejected("no request: a response other than logs or a block needs its request")
 
     # --- logs --------------------------------------------------------------------------------
+
+    def _receipt(self, receipt: Any, received_ms: int) -> ChainParseResult:
+        """An ``eth_getTransactionReceipt`` result: its logs, as ``eth_getLogs`` gives them."""
+        logs = receipt.get("logs") if isinstance(receipt, Mapping) else None
+        if not isinstance(logs, list):
+            raise FrameRejected("bad response: a receipt without a logs list")
+        return self._logs(logs, received_ms)
 
     def _logs(self, objects: list[Any], received_ms: int) -> ChainParseResult:
         result = ChainParseResult()
