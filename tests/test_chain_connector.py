@@ -40,6 +40,7 @@ from lucent_platform.envelope import decode
 from lucent_platform.envelope import encode as encode_envelope
 
 BLOCK = Path(__file__).parent / "fixtures/chain/uniswap_v2/logs_block_11017338.json"
+PANCAKE_SWAP = Path(__file__).parent / "fixtures/chain/pancakeswap_v3/log_swap_rpc.json"
 BLOCK_NUMBER = 11017338
 BLOCK_TIME_S = 1602193349
 RECEIVED_NS = 1_602_193_400_123_000_000
@@ -172,6 +173,24 @@ def test_a_token_whose_symbol_call_reverts_gets_a_made_up_symbol() -> None:
     learnt = connector.pool("ethereum", pool)
     assert learnt is not None
     assert (learnt.dex, learnt.pair, learnt.base) == ("uniswap-v2-fork", "T33333333-WETH", 1)
+
+
+def test_a_pool_whose_factory_call_reverts_is_a_fork_of_its_swap_family() -> None:
+    connector = ChainConnector("ethereum")
+    pancake_v3 = dict(json.loads(PANCAKE_SWAP.read_text()), address="0x" + "55" * 20)
+    assert connector.parse(_frame(pancake_v3)).unknown_pools == ["0x" + "55" * 20]
+    usdc, weth = (
+        "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48",
+        "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2",
+    )
+    connector.parse(_call(pancake_v3["address"], TOKEN0, encode(["address"], [usdc])))
+    connector.parse(_call(pancake_v3["address"], TOKEN1, encode(["address"], [weth])))
+    error = {"jsonrpc": "2.0", "id": 4, "error": {"code": 3, "message": "execution reverted"}}
+    request = {"method": "eth_call", "params": [{"to": pancake_v3["address"], "data": FACTORY}]}
+    assert connector.parse(_frame(error, request)).rejected == "rpc error: 3 execution reverted"
+    learnt = connector.pool("ethereum", pancake_v3["address"])
+    assert learnt is not None
+    assert (learnt.dex, learnt.abi, learnt.pair) == ("pancake-v3-fork", "pancake_v3", "WETH-USDC")
 
 
 def test_latest_round_data_is_a_chainlink_price_with_staleness() -> None:

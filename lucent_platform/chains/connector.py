@@ -27,8 +27,9 @@ What each item gives (``ChainParseResult``):
   (control), Aave v3 ``getReserveData(asset)`` (a ``YieldRate`` from the current rates), and
   the pool metadata calls ``token0()``, ``token1()``, ``factory()``, ``decimals()``,
   ``symbol()``: once a pool's tokens, their decimals and symbols (a reverted
-  ``symbol()`` call gives a made-up ``T<address>`` one) and its factory are known, the pool is
-  assembled and its later swaps decode with prices;
+  ``symbol()`` call gives a made-up ``T<address>`` one) and its factory are known (a reverted
+  ``factory()`` call: a ``{family}-fork``), the pool is assembled and its later swaps decode
+  with prices;
 - a JSON-RPC error → ``rejected`` with its code and message.
 """
 
@@ -375,15 +376,26 @@ class ChainConnector:
         return ChainParseResult(skipped=f"call not decoded: selector {sel} on {to}")
 
     def _failed_call(self, request: Any) -> None:
-        """A token without ``symbol()`` (the call reverted) gets a made-up one from its address."""
+        """A token without ``symbol()`` (the call reverted) gets a made-up one from its address;
+        a pool without ``factory()`` (some forks) is named ``{family}-fork``."""
         if not isinstance(request, Mapping) or request.get("method") != "eth_call":
             return
         params = request.get("params")
         call = params[0] if isinstance(params, list) and params else None
-        if isinstance(call, Mapping) and str(call.get("data", "")).lower() == SYMBOL:
-            with contextlib.suppress(FrameRejected):
+        if not isinstance(call, Mapping):
+            return
+        sel = str(call.get("data", "")).lower()
+        with contextlib.suppress(FrameRejected):
+            if sel == SYMBOL:
                 self._symbols.setdefault(_address(call.get("to"), "eth_call to"), "")
-                self._assemble()
+            elif sel == FACTORY:
+                address = _address(call.get("to"), "eth_call to")
+                pending = self._pending.get(address)
+                if pending is not None and pending.factory is None:
+                    pending.factory = ""
+            else:
+                return
+            self._assemble()
 
     def _call_block(self, tag: Any) -> int | None:
         """The block an ``eth_call`` ran at: its hex number, or the head for ``latest``."""
