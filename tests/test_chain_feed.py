@@ -468,3 +468,39 @@ def test_the_node_urls_api_key_never_reaches_the_logs(
     with pytest.raises(ChainMismatch) as error:
         asyncio.run(quick(config(jsonrpc_node, rpc_url=keyed), []).run(lambda: False))
     assert "secretkey" not in str(error.value)
+
+
+def test_a_failure_inside_a_block_repeats_none_of_its_logs(jsonrpc_node: JsonRpcNode) -> None:
+    """Two unknown pools in one block: the second one's metadata call fails after the first
+    pool's logs were sent; the retry sends the rest of the block, nothing twice."""
+    from lucent_platform.chains import connector as calls
+
+    uniswap, sushi = (
+        "0x2fdbadf3c4d5a8666bc06645b8358ab803996e28",
+        "0x088ee5007c98a9677165d78dd2109ae4a3d04d0c",
+    )
+    logs = [log for log in recorded_logs(UNISWAP_LOGS) if log["address"] in (uniswap, sushi)]
+    jsonrpc_node.add_logs(logs)
+    word = "0x" + "00" * 12
+    for pool, factory in ((uniswap, "5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f"),
+                          (sushi, "c0aee478e3658e2610c5f7a4a2e1777ce9e4f2ac")):  # fmt: skip
+        jsonrpc_node.calls.update(
+            {  # the tokens are those of the pools' recorded transfers: YFI < WETH
+                (pool, calls.TOKEN0): word + "0bc529c00c6401aef6d220be8c6ea1667f6ad93e",
+                (pool, calls.TOKEN1): word + "c02aaa39b223fe8d0a0e5c4f27ead9083c756cc2",
+                (pool, calls.FACTORY): word + factory,
+            }
+        )
+    jsonrpc_node.set_head(BLOCK)
+    jsonrpc_node.fail(1, method="eth_call", after=1)  # the second pool's metadata batch
+    sink: list[Envelope[Any]] = []
+    feed_config = config(
+        jsonrpc_node, start_block=BLOCK, confirmations=0, addresses=[uniswap, sushi]
+    )
+    feed = quick(feed_config, sink)
+    with running(feed):
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
+    assert feed.counts["reconnects"] == 1
+    assert len(ids(sink)) == len(set(ids(sink))) == len(logs)  # each log once
+    assert all(e.data.pair == "YFI-WETH" for e in sink)
+    assert not any("unknown_pool" in (e.metadata.quality_flags or []) for e in sink)

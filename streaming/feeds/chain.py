@@ -77,6 +77,8 @@ class ChainFeed:
         self.window = BlockWindow(self.config.reorg_depth)
         self.block_range = self.config.max_block_range
         self._calls_at: int | None = None  # the confirmed block the eth_calls last ran at
+        self._emitted: set[tuple[str, int]] = set()  # (block hash, log index) of a partial block
+        self._metadata_due: set[str] = set()  # pools whose metadata calls failed in transport
 
     # --- supervision -----------------------------------------------------------------------
     async def run(self, stopped: Callable[[], bool]) -> None:
@@ -166,8 +168,15 @@ class ChainFeed:
         time, so a replay of the recording meets the answers first and prices the log too."""
         frame = ChainFrame(self.chain, time.time_ns(), obj)
         result = self.connector.parse(frame)
-        if result.unknown_pools:
-            await self._learn_pools(rpc, result.unknown_pools)
+        pools = list(result.unknown_pools)
+        address = str(obj.get("address", "")).lower()
+        if address in self._metadata_due and self.connector.pool(self.chain, address) is None:
+            pools.append(address)  # its metadata calls failed last time: ask again
+        if pools:
+            pools = list(dict.fromkeys(pools))
+            self._metadata_due.update(pools)
+            await self._learn_pools(rpc, pools)  # raises on a node failure: retried after
+            self._metadata_due.difference_update(pools)
             frame = ChainFrame(self.chain, time.time_ns(), obj)
             result = self.connector.parse(frame)
         self.counts["logs"] += 1
@@ -287,17 +296,21 @@ class ChainFeed:
             self.counts["inconsistent_ranges"] += 1
             await self._check_reorg(rpc)
             return False
-        for number in numbers:
+        for number in numbers:  # progress is kept per block: a failure repeats no block
             block_logs = sorted(by_block.get(number, []), key=lambda o: int(o["logIndex"], 16))
-            for obj in block_logs:
-                await self.receive_log(rpc, obj)
             header = headers[number]
-            self.window.remember(
-                Block(number, header["hash"].lower(), header.get("parentHash"), block_logs)
-            )
-        self.counts["blocks"] += last - first + 1
-        self.next_block = last + 1
-        self.gauges["processed_block"] = last
+            block_hash = header["hash"].lower()
+            for obj in block_logs:
+                key = (block_hash, int(obj["logIndex"], 16))
+                if key in self._emitted:  # sent before a failure inside this block
+                    continue
+                await self.receive_log(rpc, obj)
+                self._emitted.add(key)
+            self._emitted.clear()
+            self.window.remember(Block(number, block_hash, header.get("parentHash"), block_logs))
+            self.counts["blocks"] += number - (self.next_block or first) + 1
+            self.next_block = number + 1
+            self.gauges["processed_block"] = number
         self.update_lag()
         return True
 
@@ -331,6 +344,7 @@ class ChainFeed:
             len(retracted),
         )
         self.next_block = fork
+        self._emitted.clear()
         self.gauges["processed_block"] = fork - 1
         self._calls_at = None
         return True
