@@ -149,15 +149,30 @@ def test_confirmations_hold_the_newest_blocks_back(jsonrpc_node: JsonRpcNode) ->
 
 
 def test_a_reorg_retracts_the_orphaned_logs_and_publishes_the_new_branch(
-    jsonrpc_node: JsonRpcNode,
+    jsonrpc_node: JsonRpcNode, own_broker: str, settings: Settings
 ) -> None:
+    from lucent_platform.adapters import kafka
+    from lucent_platform.envelope import decode
+    from lucent_platform.topics import raw_topic
+    from streaming.publisher import Publisher
+
     logs = recorded_logs(UNISWAP_LOGS)
     usdc_weth = [log for log in logs if log["address"] == USDC_WETH]
     sushi = [log for log in logs if log["address"] == SUSHI_WETH]
     jsonrpc_node.add_logs(usdc_weth)
     jsonrpc_node.set_head(BLOCK + 2)
     sink: list[Envelope[Any]] = []
-    feed = quick(config(jsonrpc_node, start_block=BLOCK - 1, confirmations=0), sink)
+    publisher = Publisher(settings, own_broker)
+
+    def publish(envelope: Envelope[Any]) -> None:
+        sink.append(envelope)
+        publisher.publish_envelope(envelope)
+
+    feed = ChainFeed(
+        config(jsonrpc_node, start_block=BLOCK - 1, confirmations=0),
+        sink=publish,
+        backoff=Backoff(base=0.05, cap=0.2),
+    )
     with running(feed):
         wait_for(lambda: feed.gauges.get("processed_block") == BLOCK + 2)
         first = list(sink)
@@ -173,6 +188,18 @@ def test_a_reorg_retracts_the_orphaned_logs_and_publishes_the_new_branch(
     assert sorted(ids(fresh)) == sorted(ids(new_branch))
     assert {e.header.event_time_ms for e in fresh} == {jsonrpc_node.timestamp(BLOCK) * 1000}
     assert feed.counts["retracted_logs"] == len(usdc_weth)
+    # On the raw topics: each original, then its retraction under the same id, and the new branch.
+    assert publisher.flush() == 0
+    topics = sorted({raw_topic(e.header.message_type, e.data) for e in sink})
+    published = [
+        decode(record.value or b"")
+        for topic in topics
+        for record in kafka.read_topic(settings, own_broker, topic)
+    ]
+    assert sorted(ids(published)) == sorted(ids(sink))
+    for envelope in first:
+        twice = [e for e in published if e.header.message_id == envelope.header.message_id]
+        assert [("retracted" in (e.metadata.quality_flags or [])) for e in twice] == [False, True]
 
 
 def test_a_failing_node_is_backed_off_and_nothing_is_lost_or_doubled(
