@@ -170,8 +170,8 @@ def test_a_cascade_comes_within_two_minutes_with_a_fall_in_one_minute(three_minu
     cascades = [i for i in three_minutes.simulator.injections if i.kind == "liquidation_cascade"]
     assert cascades and three_minutes.simulator.stats["events.liquidation_cascade"] >= 1
     cascade = cascades[0]
-    # Due 10 s in, it starts 2 s into the next whole minute and ends within it.
-    assert cascade.start_ms == START_MS + 62_000
+    # Due 10 s in, it starts 1 s into the next whole minute and ends within it.
+    assert cascade.start_ms == START_MS + 61_000
     assert cascade.start_ms // 60_000 == (cascade.end_ms - 1) // 60_000
     asset = cascade.detail.split(" while ")[1].split()[0]
     flagged = [e.data for inj, e in three_minutes.of(Liquidation) if inj == "liquidation_cascade"]

@@ -141,8 +141,8 @@ class AnomalyRates:
     late_by_ms: tuple[int, int] = (120_000, 600_000)
     liquidation_cascade: float = 0.05
     cascade_liquidations: tuple[int, int] = (4, 8)
-    cascade_drop_pct: tuple[float, float] = (5.5, 6.0)
-    cascade_duration_ms: tuple[int, int] = (52_000, 55_000)
+    cascade_drop_pct: tuple[float, float] = (5.8, 6.5)
+    cascade_duration_ms: tuple[int, int] = (52_000, 56_000)
     cascade_recovery_half_life_ms: int = 300_000
     first_events_after_ms: int | None = 10_000
     """One arbitrage gap and one APY spike open this long into every run (beside the random

@@ -7,14 +7,16 @@ repaid); Compound v3 style (``AbsorbCollateral``), the protocol absorbs the whol
 ``collateralAmount`` is all of it, ``valueUsd`` its USD value, ``debtAmount`` the debt taken
 over. Borrowers are fresh fake addresses, liquidators a handful of bots.
 
-A **cascade** crashes one collateral asset (``WETH`` → the simulated ``ETH``) by 6-9 % over
-30-45 s, then lets it recover, while 4-8 larger liquidations of that collateral hit one
-market in the crash's second half, a few per block. It starts 5 s into the next whole minute,
+A **cascade** crashes one collateral asset (``WETH`` → the simulated ``ETH``) by 5.8-6.5 %
+over 52-56 s, then lets it recover, while 4-8 larger liquidations of that collateral hit one
+market in the crash's second half, a few per block. It starts 1 s into the next whole minute,
 so the fall and the liquidations share one of the pattern app's (default, epoch-aligned)
 1-minute windows. The crash shifts the asset's price (``MarketModel.set_shock``) without
-drawing from the market's random numbers, and every venue quotes it, so venues stay in line
-and the processor's rolling-median outlier check (prices and trades of one venue, about 12 s
-of them at the default rate) sees a steep fall, not a jump.
+drawing from the market's random numbers, and every venue quotes it, so venues stay in line;
+meanwhile they quote faster (``onchain.CRASH_TICKERS_PER_S``), so the processor's outlier
+check — the rolling median of a venue's last 50 quotes — follows the fall instead of
+rejecting fair quotes 4 % below a median half a minute old (24 seeds tried: every cascade
+found by the pattern app, no fair quote dead-lettered).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ CASCADE_DEBT_USD_MEDIAN = 60_000.0
 DEBT_USD_SIGMA = 1.2
 DEBT_USD_RANGE = (100.0, 5_000_000.0)
 LIQUIDATOR_BOTS = 6
-CASCADE_OFFSET_MS = 2_000  # into the next whole minute
+CASCADE_OFFSET_MS = 1_000  # into the next whole minute
 LIQUIDATIONS_FROM = 0.4  # share of the crash gone before positions start to fail
 SHOCK_DONE = 1e-5  # a recovering crash this small is over
 DECIMALS = {"WETH": 18, "WBTC": 8, "USDC": 6, "USDT": 6}
@@ -128,6 +130,10 @@ class LiquidationEngine:
         ):
             self._plan_cascade(time_ms)
         return out
+
+    def crashing(self, now_ms: int) -> list[str]:
+        """The assets falling at ``now_ms`` (between a crash's start and end)."""
+        return [a for a, c in self.crashes.items() if c.start_ms <= now_ms < c.end_ms]
 
     def move_prices(self, now_ms: int) -> None:
         """Set each crashing asset's price shift for the market's next step (to ``now_ms``)."""

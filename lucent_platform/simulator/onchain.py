@@ -25,12 +25,14 @@ from lucent_platform.simulator.chain import (
 )
 from lucent_platform.simulator.config import SimulatorConfig
 from lucent_platform.simulator.draws import Draws
+from lucent_platform.simulator.events import TICKER, Event, event
 from lucent_platform.simulator.governance import GovernanceEngine
 from lucent_platform.simulator.liquidations import LiquidationEngine
 from lucent_platform.simulator.output import SimulatedMessage
 from lucent_platform.simulator.prices import MarketModel
 
 CHAIN_STREAM = 1  # the spawn key of the on-chain events' generator
+CRASH_TICKERS_PER_S = 3.0  # extra tickers per venue × pair of a crashing asset
 FIRST_LOG_INDEX = (5, 300)  # other protocols' logs come first in a block
 
 
@@ -38,9 +40,19 @@ class ChainEvents:
     """Liquidations and governance of one simulation, block by block."""
 
     def __init__(
-        self, config: SimulatorConfig, model: MarketModel, run_id: str, start_ms: int
+        self,
+        config: SimulatorConfig,
+        model: MarketModel,
+        run_id: str,
+        start_ms: int,
+        streams: list[tuple[str, str]],
     ) -> None:
         self.draws = Draws(np.random.SeedSequence(config.seed, spawn_key=(CHAIN_STREAM,)))
+        # Venue × pair streams by base asset, for the quotes a crash adds.
+        self._streams_of: dict[str, list[int]] = {}
+        for i, (_, pair) in enumerate(streams):
+            self._streams_of.setdefault(pair.split("-")[0], []).append(i)
+        self._crash_quotes = CRASH_TICKERS_PER_S * config.rate_multiplier * config.tick_ms / 1000
         self.liquidations = LiquidationEngine(config, model, self.draws, run_id)
         self.governance = GovernanceEngine(config, self.draws, run_id)
         self._next_block = block_at(start_ms) + 1  # the first block produced after the start
@@ -66,10 +78,25 @@ class ChainEvents:
             for feed, data, cascade in self.liquidations.block(block, time_ms, first, log_index):
                 out.append(self._message(feed, data, time_ms, "liquidation_cascade" if cascade
                                          else None))  # fmt: skip
-            for feed, event in self.governance.block(block, first, log_index):
-                out.append(self._message(feed, event, time_ms, None))
+            for feed, step in self.governance.block(block, first, log_index):
+                out.append(self._message(feed, step, time_ms, None))
         self.liquidations.move_prices(end)
         return out
+
+    def crash_quotes(self, start: int, end: int) -> list[Event]:
+        """Extra tickers in ``[start, end)`` for every stream of a crashing asset: venues quote
+        faster while the price falls. Without them a quiet venue's last 50 quotes — the
+        processor's outlier window — reach back half a minute, to before the fall, and a fair
+        quote 4 % lower looks like an outlier."""
+        crashing = self.liquidations.crashing(start)
+        if not crashing:
+            return []
+        events = []
+        for asset in crashing:
+            for stream in self._streams_of.get(asset, ()):
+                for _ in range(int(self.draws.rng.poisson(self._crash_quotes))):
+                    events.append(event(start + self.draws.index(end - start), TICKER, stream))
+        return events
 
     def started_cascades(self) -> list[Injection]:
         """Cascades planned since the last call."""

@@ -109,7 +109,7 @@ class MarketSimulator:
         self.recent: list[tuple[SimulatedMessage, str]] = []  # (message, kind) to duplicate
         self._injector = AnomalyInjector(self)
         # Created after everything above: it draws from its own generator, not self.draws.
-        self.chain = ChainEvents(config, self.model, run_id, start_ms)
+        self.chain = ChainEvents(config, self.model, run_id, start_ms, streams)
         self._chain_order = CHAIN_ORDER
         self._snapshot_due = [start_ms] * len(streams)
         self._snapshot_phase = [
@@ -207,6 +207,7 @@ class MarketSimulator:
                 if getattr(self.config.anomalies, kind) > 0:  # a rate of 0 turns it off
                     anomalies[kind] = max(1, anomalies[kind])
         forced += self._injector.events_for_tick(start, anomalies)
+        forced += self.chain.crash_quotes(start, end)  # empty (and drawing nothing) but in a crash
         events = self._regular_events(start, end, counts[:regular])
         if forced:
             events = sorted(forced + events, key=itemgetter(0))
