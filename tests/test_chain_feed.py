@@ -10,6 +10,7 @@ confirmations, reorgs, back-off, metadata calls — not the decoders (tested on 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -531,3 +532,40 @@ def test_a_failure_inside_a_block_repeats_none_of_its_logs(jsonrpc_node: JsonRpc
     assert len(ids(sink)) == len(set(ids(sink))) == len(logs)  # each log once
     assert all(e.data.pair == "YFI-WETH" for e in sink)
     assert not any("unknown_pool" in (e.metadata.quality_flags or []) for e in sink)
+
+
+def test_a_restarted_feed_resumes_from_its_checkpoint(
+    jsonrpc_node: JsonRpcNode, tmp_path: Any
+) -> None:
+    liquidation_block = 10673175
+    jsonrpc_node.add_logs(recorded_logs(UNISWAP_LOGS, "aave_v1/logs_liquidation_tx.json"))
+    jsonrpc_node.set_head(liquidation_block + 1)
+    checkpoint = tmp_path / "chains" / "ethereum.json"
+    settings = config(jsonrpc_node, start_block=liquidation_block, confirmations=0)
+    before: list[Envelope[Any]] = []
+    first = ChainFeed(settings, sink=before.append, checkpoint=checkpoint)
+    with running(first):
+        wait_for(lambda: first.gauges.get("processed_block") == liquidation_block + 1)
+    assert before and {e.data.block_number for e in before} == {liquidation_block}
+    # Down while the chain moves on to the Uniswap block; start_block is only for a first start.
+    jsonrpc_node.set_head(BLOCK + 1)
+    after: list[Envelope[Any]] = []
+    second = ChainFeed(settings, sink=after.append, checkpoint=checkpoint)
+    with running(second):
+        wait_for(lambda: second.gauges.get("processed_block") == BLOCK + 1)
+    assert {e.data.block_number for e in after} == {BLOCK}  # nothing missed, nothing repeated
+    saved = json.loads(checkpoint.read_text())
+    assert (
+        saved["next_block"] == BLOCK + 2
+        and [BLOCK, jsonrpc_node.block_hash(BLOCK)] in saved["blocks"]
+    )
+
+
+def test_an_unreadable_checkpoint_stops_the_feed_naming_the_file(
+    jsonrpc_node: JsonRpcNode, tmp_path: Any
+) -> None:
+    checkpoint = tmp_path / "ethereum.json"
+    checkpoint.write_text("{not json")
+    feed = ChainFeed(config(jsonrpc_node), checkpoint=checkpoint)
+    with pytest.raises(ValueError, match=f"unreadable checkpoint {checkpoint}"):
+        asyncio.run(feed.run(lambda: False))

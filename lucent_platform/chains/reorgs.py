@@ -71,6 +71,16 @@ class BlockWindow:
             retracted.extend({**log, "removed": True} for log in reversed(block.logs))
         return retracted
 
+    def snapshot(self) -> list[list[int | str]]:
+        """The remembered heights and hashes (not the logs), oldest first, for a checkpoint."""
+        return [[block.number, block.hash] for block in self._blocks.values()]
+
+    def restore(self, heights: list[list[int | str]]) -> None:
+        """Remember the blocks of a ``snapshot``; their logs are not known any more, so a reorg
+        of them re-reads the new branch but cannot retract what was sent before."""
+        for number, block_hash in heights:
+            self.remember(Block(int(number), str(block_hash)))
+
     def parent_mismatch(self, number: int, parent_hash: str | None) -> bool:
         """A new block at ``number`` whose parent is not the remembered block below it."""
         below = self._blocks.get(number - 1)

@@ -31,11 +31,14 @@ recorder) and through ``ChainConnector.parse``: one path for live, replay and te
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -70,6 +73,7 @@ class ChainFeed:
     counts: Counter[str] = field(default_factory=Counter)
     gauges: dict[str, int] = field(default_factory=dict)
     next_block: int | None = None
+    checkpoint: Path | None = None  # where the position survives a restart (the worker's)
 
     def __post_init__(self) -> None:
         self.chain = self.config.name
@@ -79,11 +83,19 @@ class ChainFeed:
         self._calls_at: int | None = None  # the confirmed block the eth_calls last ran at
         self._emitted: set[tuple[str, int]] = set()  # (block hash, log index) of a partial block
         self._metadata_due: set[str] = set()  # pools whose metadata calls failed in transport
+        self._saved_at = 0.0
 
     # --- supervision -----------------------------------------------------------------------
     async def run(self, stopped: Callable[[], bool]) -> None:
         """Poll until ``stopped()``; reconnect with back-off on errors. ``ChainMismatch``
         propagates: retrying a node of another chain would never succeed."""
+        self._restore()
+        try:
+            await self._supervise(stopped)
+        finally:
+            self.save_checkpoint(force=True)
+
+    async def _supervise(self, stopped: Callable[[], bool]) -> None:
         while not stopped():
             try:
                 reason = await self._connect_once(stopped)
@@ -133,6 +145,41 @@ class ChainFeed:
                 f"chain id {got}, "
                 f"not {self.config.chain_id} ({self.chain}); fix rpc_url in LUCENT_CHAINS"
             )
+
+    # --- position across restarts --------------------------------------------------------------
+    def _restore(self) -> None:
+        """Resume from the checkpoint when there is one (``start_block`` is for a first start)."""
+        if self.checkpoint is None or not self.checkpoint.exists():
+            return
+        try:
+            saved = json.loads(self.checkpoint.read_text())
+            next_block = int(saved["next_block"])
+            self.window.restore(saved.get("blocks", []))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"chain {self.chain}: unreadable checkpoint {self.checkpoint} ({exc}); delete it "
+                "to start from start_block or the head"
+            ) from None
+        self.next_block = next_block
+        self.gauges["processed_block"] = next_block - 1
+        log.info("chain %s: resuming at block %d (%s)", self.chain, next_block, self.checkpoint)
+
+    def save_checkpoint(self, *, force: bool = False) -> None:
+        """Write the position (and the remembered hashes) at most once a second, atomically."""
+        if self.checkpoint is None or self.next_block is None:
+            return
+        if not force and time.monotonic() - self._saved_at < 1.0:
+            return
+        saved = {
+            "chain": self.chain,
+            "next_block": self.next_block,
+            "blocks": self.window.snapshot(),
+        }
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.checkpoint.with_name(self.checkpoint.name + ".partial")
+        partial.write_text(json.dumps(saved))
+        os.replace(partial, self.checkpoint)
+        self._saved_at = time.monotonic()
 
     def figures(self) -> dict[str, int]:
         """Every figure of the feed in one flat mapping (counts and gauges), for reports and a
@@ -312,6 +359,7 @@ class ChainFeed:
             self.next_block = number + 1
             self.gauges["processed_block"] = number
         self.update_lag()
+        self.save_checkpoint()
         return True
 
     async def _check_reorg(self, rpc: JsonRpcClient) -> bool:
@@ -345,6 +393,7 @@ class ChainFeed:
         )
         self.next_block = fork
         self._emitted.clear()
+        self.save_checkpoint(force=True)
         self.gauges["processed_block"] = fork - 1
         self._calls_at = None
         return True

@@ -26,11 +26,25 @@ REPORT_SECONDS = 60.0
 
 
 def feeds_from(
-    settings: Settings, sink: EnvelopeSink | None, on_frame: ChainFrameHook | None = None
+    settings: Settings,
+    sink: EnvelopeSink | None,
+    on_frame: ChainFrameHook | None = None,
+    *,
+    checkpoints: bool = False,
 ) -> list[ChainFeed]:
-    """One ``ChainFeed`` per configured chain."""
+    """One ``ChainFeed`` per configured chain; with ``checkpoints``, each keeps its position in
+    ``DATA_DIR/chains/<chain>.json`` and resumes there after a restart."""
     configs = chains_config(settings.chains)
-    return [ChainFeed(c, sink=sink, on_frame=on_frame) for c in configs.values()]
+    folder = settings.data_dir / "chains"
+    return [
+        ChainFeed(
+            c,
+            sink=sink,
+            on_frame=on_frame,
+            checkpoint=folder / f"{name}.json" if checkpoints else None,
+        )
+        for name, c in configs.items()
+    ]
 
 
 def report(feed: ChainFeed) -> None:
@@ -83,7 +97,7 @@ def record_chains(
 def main(settings: Settings, endpoints: Endpoints) -> None:
     stop = StopSignal().install()
     publisher = Publisher(settings, endpoints.kafka_bootstrap_servers)
-    feeds = feeds_from(settings, publisher.publish_envelope)
+    feeds = feeds_from(settings, publisher.publish_envelope, checkpoints=True)
     log.info("chains %s publishing to %s", [f.chain for f in feeds], publisher.bootstrap_servers)
     try:
         asyncio.run(run_chains(feeds, lambda: stop.stopped))
