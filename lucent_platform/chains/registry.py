@@ -288,10 +288,11 @@ LENDING_MARKETS: tuple[LendingMarket, ...] = (
     LendingMarket("0x87870bca3f3fd6335c3f4ce8392d69350b4fa4e2", "ethereum", "aave-v3"),
     LendingMarket("0x5b8d36de471880ee21936f328aab2383a280cb2a", "gnosis", "realt-rmm-v2"),
     LendingMarket("0xc3d688b66703497daa19211eedff47f25384cdc3", "ethereum", "compound-v3", USDC),
-    # Aave v3 Pools: one address on Arbitrum and OP (an Aave GraphQL market ``AaveV3Arbitrum``,
-    # multi-chain pool tables), Base's own (Centic's aave_v3_base, MetaMask's test dapp for
-    # chain 8453, RSS3 Node's recorded Base supply); Compound v3 USDC Comets with their native
-    # USDC base (Compound's market overview, comet-rewards configs, per-chain Comet maps).
+    # Aave v3 Pools: one address on Arbitrum and OP (bgd-labs' address book ``AaveV3Optimism``
+    # ``POOL``, an Aave GraphQL market ``AaveV3Arbitrum``, multi-chain pool tables), Base's own
+    # (Centic's aave_v3_base, MetaMask's test dapp for chain 8453, RSS3 Node's recorded Base
+    # supply); Compound v3 USDC Comets with their native USDC base (Compound's market
+    # overview, comet-rewards configs, per-chain Comet maps).
     LendingMarket("0x794a61358d6845594f94dc1db02a252b5b4814ad", "arbitrum", "aave-v3"),
     LendingMarket("0x794a61358d6845594f94dc1db02a252b5b4814ad", "optimism", "aave-v3"),
     LendingMarket("0xa238dd80c259a72e81d7e4664a9801593f98d1c5", "base", "aave-v3"),
