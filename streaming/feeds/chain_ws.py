@@ -94,6 +94,7 @@ async def _head(feed: ChainFeed, rpc: JsonRpcClient, note: Any, header: dict[str
     feed.gauges["processed_block"] = max(number, feed.gauges.get("processed_block", number))
     feed.next_block = max(feed.next_block or 0, number + 1)
     feed.update_lag()
+    feed.save_checkpoint()
     await feed.poll_calls(rpc)
 
 
