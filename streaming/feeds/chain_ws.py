@@ -92,7 +92,10 @@ async def _head(feed: ChainFeed, rpc: JsonRpcClient, note: Any, header: dict[str
     number = int(header["number"], 16)
     feed.gauges["head"] = max(number, feed.gauges.get("head", number))
     feed.gauges["processed_block"] = max(number, feed.gauges.get("processed_block", number))
-    feed.next_block = max(feed.next_block or 0, number + 1)
+    # Not number + 1: the head's own logs may still be on their way, so a reconnect (or a
+    # restart from the checkpoint) reads this block again over HTTP — the same message ids at
+    # worst, never a loss.
+    feed.next_block = max(feed.next_block or 0, number)
     feed.update_lag()
     feed.save_checkpoint()
     await feed.poll_calls(rpc)
