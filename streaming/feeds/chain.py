@@ -19,11 +19,15 @@ Per chain (``LUCENT_CHAINS``), supervised like the exchanges' ``VenueFeed``:
   parent is not the remembered one) makes the logs of the orphaned blocks go through the
   connector again with ``removed: true`` (retractions: same message ids, ``retracted`` flag),
   and the feed re-reads from the fork point;
-- errors back off (``live.Backoff``) and reconnect, keeping the position: nothing is lost and
-  nothing is read twice; a head that has not moved for ``stale_seconds`` counts as ``stale``
-  and reconnects;
+- errors back off (``live.Backoff``) and reconnect, keeping the position (per block, and the
+  logs already sent of an interrupted block): nothing is lost and nothing is sent twice; a
+  head that has not moved for ``stale_seconds`` counts as ``stale`` and reconnects; with a
+  ``checkpoint`` file the position also survives a restart;
 - ``counts`` (events) and ``gauges`` (``head``, ``processed_block``, ``block_lag`` = node
-  head − last processed block) are the feed's figures, in one place for logs and metrics.
+  head − last processed block) are the feed's figures, in one place (``figures()``) for logs
+  and metrics.
+
+With ``ws_url``, ``chain_ws.follow_subscriptions`` takes over the logs and heads.
 
 Every received item — each log, each response with its request — goes to ``on_frame`` (the
 recorder) and through ``ChainConnector.parse``: one path for live, replay and tests.
