@@ -25,7 +25,7 @@ from lucent_platform.config import Settings
 from lucent_platform.envelope import Envelope
 from streaming.feeds.chain import ChainFeed, ChainMismatch
 from streaming.feeds.live import Backoff
-from tests.fixtures.jsonrpc import JsonRpcNode, recorded_logs
+from tests.fixtures.jsonrpc import CHAIN_DIR, JsonRpcNode, recorded_logs
 
 BLOCK = 11017338
 UNISWAP_LOGS = "uniswap_v2/logs_block_11017338.json"
@@ -569,3 +569,33 @@ def test_an_unreadable_checkpoint_stops_the_feed_naming_the_file(
     feed = ChainFeed(config(jsonrpc_node), checkpoint=checkpoint)
     with pytest.raises(ValueError, match=f"unreadable checkpoint {checkpoint}"):
         asyncio.run(feed.run(lambda: False))
+
+
+def test_an_l2_chain_is_followed_with_its_own_chain_id_and_bridge_events(
+    jsonrpc_node: JsonRpcNode,
+) -> None:
+    """Optimism's L2StandardBridge: the two recorded logs (a CRV withdrawal, an ETH deposit
+    finalized), with the block times their provenance gives."""
+    recorded = json.loads((CHAIN_DIR / "bridges" / "logs_recorded.json").read_text())
+    logs = [item["log"] for item in recorded if item["chain"] == "optimism"]
+    jsonrpc_node.chain_id = 10
+    jsonrpc_node.timestamps.update({105457219: 1686513215, 114344502: 1704287781})
+    jsonrpc_node.add_logs(logs)
+    jsonrpc_node.set_head(114344502 + 20)
+    sink: list[Envelope[Any]] = []
+    values = {"rpc_url": jsonrpc_node.url, "poll_seconds": 0.05, "start_block": 105457219,
+              "max_block_range": 10_000_000, "sources": ["bridges"]}  # fmt: skip
+    feed = quick(chains_config({"optimism": values})["optimism"], sink)
+    with running(feed):
+        wait_for(lambda: feed.gauges.get("processed_block") == 114344502)
+    assert feed.config.confirmations == 20  # the optimism default
+    connector = ChainConnector("optimism")
+    wanted: list[Envelope[Any]] = []
+    for log in logs:
+        number = int(log["blockNumber"], 16)
+        connector.learn_block(number, jsonrpc_node.timestamp(number))
+        wanted += connector.parse(ChainFrame("optimism", time.time_ns(), log)).envelopes
+    assert len(wanted) == 2 and ids(sink) == ids(wanted)
+    assert {e.header.source for e in sink} == {"optimism-rpc"}
+    assert [e.header.event_time_ms for e in sink] == [1686513215000, 1704287781000]
+    assert [e.data for e in sink] == [e.data for e in wanted]
