@@ -599,3 +599,16 @@ def test_an_l2_chain_is_followed_with_its_own_chain_id_and_bridge_events(
     assert {e.header.source for e in sink} == {"optimism-rpc"}
     assert [e.header.event_time_ms for e in sink] == [1686513215000, 1704287781000]
     assert [e.data for e in sink] == [e.data for e in wanted]
+
+
+def test_a_node_that_refuses_batches_gets_single_calls(jsonrpc_node: JsonRpcNode) -> None:
+    logs = recorded_logs(UNISWAP_LOGS)
+    jsonrpc_node.add_logs(logs)
+    jsonrpc_node.batch_limit = 1  # as a provider without batch support answers
+    jsonrpc_node.set_head(BLOCK)
+    sink: list[Envelope[Any]] = []
+    feed = quick(config(jsonrpc_node, start_block=BLOCK - 2, confirmations=0), sink)
+    with running(feed):
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
+    assert sorted(ids(sink)) == sorted(ids(expected(_registered(logs), jsonrpc_node)))
+    assert feed.counts["reconnects"] == 0  # smaller batches, not a failure

@@ -48,13 +48,34 @@ class RpcError(Exception):
 class JsonRpcClient:
     """POSTs JSON-RPC requests to one node URL over a caller-owned ``aiohttp`` session."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, url: str, *, max_batch: int = 100) -> None:
         self.session = session
         self.url = url
+        # Calls per HTTP request: providers cap batches (often at 100 to 1000 calls); a node
+        # that refuses a batch makes it smaller, down to single calls.
+        self.max_batch = max_batch
         self._next_id = 0
 
     async def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[tuple[Request, Response]]:
-        """Send ``calls`` (method, params) as one batch; their (request, response) in order."""
+        """``calls`` (method, params) in batches of at most ``max_batch``; their (request,
+        response) in order. A refused batch is sent again in smaller pieces, down to one."""
+        answers: list[tuple[Request, Response]] = []
+        start = 0
+        while start < len(calls):
+            size = self.max_batch
+            try:
+                answers += await self._batch(calls[start : start + size])
+            except RpcError as exc:
+                if exc.method != "batch" or size == 1:
+                    raise
+                self.max_batch = max(1, size // 10)  # the node refused: smaller batches
+                continue
+            start += size
+        return answers
+
+    async def _batch(
+        self, calls: Sequence[tuple[str, list[Any]]]
+    ) -> list[tuple[Request, Response]]:
         if not calls:
             return []
         requests = [{"method": method, "params": params} for method, params in calls]
@@ -68,7 +89,8 @@ class JsonRpcClient:
         answers = body if isinstance(body, list) else [body]
         by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
         if len(payload) > 1 and not isinstance(body, list):
-            raise RpcError("batch", (body or {}).get("error", "the node refused a batch"))
+            refusal = body.get("error") if isinstance(body, dict) else None
+            raise RpcError("batch", refusal or "the node refused a batch")
         missing = [i for i in ids if i not in by_id]
         if missing and len(payload) == 1 and len(answers) == 1 and isinstance(answers[0], dict):
             by_id[ids[0]] = answers[0]  # a node answering a single call with another id
