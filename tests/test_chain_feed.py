@@ -612,3 +612,20 @@ def test_a_node_that_refuses_batches_gets_single_calls(jsonrpc_node: JsonRpcNode
         wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
     assert sorted(ids(sink)) == sorted(ids(expected(_registered(logs), jsonrpc_node)))
     assert feed.counts["reconnects"] == 0  # smaller batches, not a failure
+
+
+def test_a_node_that_refuses_log_subscriptions_is_polled(jsonrpc_node: JsonRpcNode) -> None:
+    logs = [log for log in recorded_logs(UNISWAP_LOGS) if log["address"] == USDC_WETH]
+    jsonrpc_node.add_logs(logs)
+    jsonrpc_node.refused_subscriptions.add("logs")
+    jsonrpc_node.set_head(BLOCK - 1)
+    sink: list[Envelope[Any]] = []
+    feed_config = config(
+        jsonrpc_node, ws_url=jsonrpc_node.ws_url, start_block=BLOCK - 1, confirmations=0
+    )
+    feed = quick(feed_config, sink)
+    with running(feed):
+        wait_for(lambda: feed.counts["subscriptions_refused"] == 1)
+        jsonrpc_node.set_head(BLOCK)
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
+    assert sorted(ids(sink)) == sorted(ids(expected(logs, jsonrpc_node)))

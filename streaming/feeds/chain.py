@@ -122,9 +122,11 @@ class ChainFeed:
             await self._check_chain(rpc)
             self.counts["connections"] += 1
             if self.config.ws_url is not None:
-                from streaming.feeds.chain_ws import follow_subscriptions
+                from streaming.feeds.chain_ws import REFUSED, follow_subscriptions
 
-                return await follow_subscriptions(self, session, rpc, stopped)
+                ended = await follow_subscriptions(self, session, rpc, stopped)
+                if ended != REFUSED:
+                    return ended
             head_seen, head_at = -1, time.monotonic()
             while not stopped():
                 head = await self.read_head(rpc)

@@ -10,14 +10,16 @@ as retractions). A subscription notification, as a node sends it::
 
 Each (re)connect subscribes first, then reads the blocks missed since the last one over HTTP
 (``eth_getLogs`` to the head), so nothing falls between two connections; logs the
-subscription repeats from those blocks are skipped. HTTP still serves the headers (a log whose
-block time is not known yet fetches its header first), the polled ``eth_call``s and the pool
-metadata. No head for ``stale_seconds`` counts as ``stale`` and reconnects.
+subscription repeats from those blocks are skipped. A node that refuses a subscription is
+polled over HTTP instead. HTTP still serves the headers (a log whose block time is not known
+yet fetches its header first), the polled ``eth_call``s and the pool metadata. No head for
+``stale_seconds`` counts as ``stale`` and reconnects.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,11 @@ from streaming.feeds.jsonrpc import JsonRpcClient
 
 if TYPE_CHECKING:
     from streaming.feeds.chain import ChainFeed
+
+log = logging.getLogger(__name__)
+REFUSED = "subscriptions refused"
+"""What ``follow_subscriptions`` returns when the node refuses a subscription: the feed then
+polls over HTTP on this connection."""
 
 
 async def follow_subscriptions(
@@ -73,6 +80,12 @@ async def follow_subscriptions(
             except json.JSONDecodeError:
                 feed.counts["rejected"] += 1
                 continue
+            if isinstance(note, dict) and note.get("id") in (1, 2) and note.get("error"):
+                feed.counts["subscriptions_refused"] += 1
+                kind = "newHeads" if note["id"] == 1 else "logs"
+                log.error("chain %s: the node refused eth_subscribe %s (%s); polling over HTTP",
+                          feed.chain, kind, note["error"])  # fmt: skip
+                return REFUSED
             params = note.get("params") if isinstance(note, dict) else None
             if not isinstance(params, dict) or note.get("method") != "eth_subscription":
                 continue  # a subscription's acknowledgement
