@@ -128,7 +128,7 @@ def test_lucent_record_chains_writes_lines_that_replay_to_the_live_envelopes(
     }
     record = subprocess.run(
         [sys.executable, "-m", "lucent_platform.cli", "record", "--chains", "ethereum",
-         "--out", str(out), "--seconds", "3"],
+         "--out", str(out), "--seconds", "6"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert record.returncode == 0, record.stderr
