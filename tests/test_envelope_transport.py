@@ -79,7 +79,5 @@ def test_every_kind_round_trips_through_nats_jetstream(
 def test_partition_keys_follow_the_catalog(kind: str) -> None:
     data = sample_envelope(kind).data
     keys = {"price_alert": "user_id", "bridge_transfer": "l2", "pool_swap": "pool"}
-    expected = keys.get(kind) or (
-        "pair" if hasattr(data, "pair") else "protocol"
-    )
+    expected = keys.get(kind) or ("pair" if hasattr(data, "pair") else "protocol")
     assert topics.partition_key(kind, data) == str(getattr(data, expected)).encode()
