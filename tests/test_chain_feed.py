@@ -629,3 +629,24 @@ def test_a_node_that_refuses_log_subscriptions_is_polled(jsonrpc_node: JsonRpcNo
         jsonrpc_node.set_head(BLOCK)
         wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
     assert sorted(ids(sink)) == sorted(ids(expected(logs, jsonrpc_node)))
+
+
+def test_logs_of_another_branch_than_the_headers_are_read_again(
+    jsonrpc_node: JsonRpcNode,
+) -> None:
+    """A load-balanced provider can answer eth_getLogs from a node on another branch than the
+    one answering eth_getBlockByNumber: the range is not emitted until both agree."""
+    logs = [log for log in recorded_logs(UNISWAP_LOGS) if log["address"] == USDC_WETH]
+    jsonrpc_node.add_logs(logs)
+    block = jsonrpc_node._blocks[BLOCK]
+    recorded_hash = block.logs[0]["blockHash"]
+    block.logs[0]["blockHash"] = "0x" + "ab" * 32  # this log claims another block at the height
+    jsonrpc_node.set_head(BLOCK)
+    sink: list[Envelope[Any]] = []
+    feed = quick(config(jsonrpc_node, start_block=BLOCK - 1, confirmations=0), sink)
+    with running(feed):
+        wait_for(lambda: feed.counts["inconsistent_ranges"] >= 2)
+        assert sink == [] and feed.gauges.get("processed_block") is None
+        block.logs[0]["blockHash"] = recorded_hash  # the provider's nodes agree again
+        wait_for(lambda: feed.gauges.get("processed_block") == BLOCK)
+    assert sorted(ids(sink)) == sorted(ids(expected(logs, jsonrpc_node)))
