@@ -84,6 +84,10 @@ class Metadata(WireStruct, frozen=True):
     quality_flags: list[str] | None = None
 
 
+CHAIN_SOURCE_SUFFIX = "-rpc"
+"""``header.source`` of every on-chain message ends with it (``ethereum-rpc``): its event time
+is a block time (``lucent_platform.chains.logs``)."""
+
 RETRACTED = "retracted"
 """The quality flag of an on-chain message a chain reorg took back: it repeats the original's
 message id (``lucent_platform.chains.logs``); the processor routes it to ``market.retractions``."""

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import pytest
 
 from lucent_platform import topics
@@ -125,3 +126,28 @@ def test_the_sink_deletes_the_retracted_row(db: Client, retraction_first: bool) 
     # a batch replayed after a crash deletes nothing more and fails nothing
     store(db, topics.RETRACTIONS, retraction)
     assert trade_ids(db) == []
+
+
+def test_on_chain_prices_and_trades_are_judged_by_block_time_not_the_30_s_limit() -> None:
+    """A log is read after its confirmations (12 blocks, ~2.4 min on Ethereum) and stamped with
+    its block's time: the exchanges' 30 s staleness limit would dead-letter every one."""
+    confirmed_ms = BLOCK_TIME_MS + 12 * 12_000 + 900
+    log = parse_log(pool_log(SWAP), chain_id=1)
+    (chain_trade,) = dex_envelopes(log, received_ms=confirmed_ms, block_time_ms=BLOCK_TIME_MS)
+    exchange_trade = msgspec.structs.replace(
+        chain_trade,
+        header=msgspec.structs.replace(
+            chain_trade.header, source="binance-websocket", message_id="exchange"
+        ),
+        data=msgspec.structs.replace(chain_trade.data, trade_id="exchange-1"),
+    )
+    processor = MarketProcessor(ProcessorConfig(), clock_ms=lambda: confirmed_ms + 50)
+    topic = topics.trades("uniswap-v2", "WETH-USDC")
+    batch = [
+        InRecord(topic, 0, offset, confirmed_ms, b"WETH-USDC", encode(envelope))
+        for offset, envelope in enumerate([chain_trade, exchange_trade])
+    ]
+    outputs = processor.process(batch).outputs
+    assert outputs[0].topic == topics.normalized(topics.Kind.TRADES)
+    assert outputs[1].topic == topics.DEADLETTER
+    assert dict(outputs[1].headers or ())["reason"] == b"stale_event"

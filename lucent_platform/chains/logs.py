@@ -32,7 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lucent_platform.chains.abi import ChainDecodeError
-from lucent_platform.envelope import RETRACTED, Envelope, message_id_for, new_envelope
+from lucent_platform.envelope import (
+    CHAIN_SOURCE_SUFFIX,
+    RETRACTED,
+    Envelope,
+    message_id_for,
+    new_envelope,
+)
 from lucent_platform.messages import MessageData
 
 CHAIN_NAMES = {
@@ -45,9 +51,6 @@ CHAIN_NAMES = {
     42161: "arbitrum",
 }
 """EIP-155 chain ids of the chains we name; ``chain`` fields carry the name."""
-
-SOURCE_SUFFIX = "-rpc"
-"""``header.source`` of every on-chain message ends with it: ``ethereum-rpc``."""
 
 CONFIDENCE = {"high": 1.0, "medium": 0.8, "low": 0.5}
 _RANK = {"high": 0, "medium": 1, "low": 2}
@@ -119,7 +122,7 @@ def wrap_log(
         flags.append("no_event_time")
     return new_envelope(
         data,
-        source=f"{log.chain}{SOURCE_SUFFIX}",
+        source=f"{log.chain}{CHAIN_SOURCE_SUFFIX}",
         event_time_ms=block_time_ms,
         received_time_ms=received_ms,
         message_id=message_id_for(log.chain, log.tx_hash, log.log_index, data.message_type, key),

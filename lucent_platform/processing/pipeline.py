@@ -36,7 +36,15 @@ from typing import Any
 
 import msgspec
 
-from lucent_platform.envelope import RETRACTED, Envelope, EnvelopeError, Metadata, decode, encode
+from lucent_platform.envelope import (
+    CHAIN_SOURCE_SUFFIX,
+    RETRACTED,
+    Envelope,
+    EnvelopeError,
+    Metadata,
+    decode,
+    encode,
+)
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.config import ProcessorConfig
 from lucent_platform.processing.deadletter import DeadLetter, Reason
@@ -55,7 +63,8 @@ from lucent_platform.processing.validation import check_times
 from lucent_platform.topics import DEADLETTER, RETRACTIONS, Kind
 
 _DEFI = frozenset({Kind.YIELDS, Kind.LIQUIDATIONS, Kind.GOVERNANCE, Kind.BRIDGES, Kind.SWAPS})
-"""Kinds whose event time is a block time: judged by ``max_defi_latency_ms``."""
+"""Kinds whose event time is a block time: judged by ``max_defi_latency_ms``, as is every
+on-chain message (``header.source`` ``{chain}-rpc``: DEX and oracle prices and trades too)."""
 
 
 class InRecord(msgspec.Struct, frozen=True, gc=False):
@@ -123,6 +132,7 @@ class MarketProcessor:
             else config.validation.max_latency_ms
             for kind in Kind
         }
+        self._chain_latency_limit = config.validation.max_defi_latency_ms
         self._dead_headers = {reason: (("reason", reason.encode()),) for reason in Reason}
 
     # --- partitions ----------------------------------------------------------------------
@@ -254,6 +264,10 @@ class MarketProcessor:
                 self._duplicates["content"] += 1
                 return None
         limit = self._latency_limit[kind]
+        if limit is not None and header.source.endswith(CHAIN_SOURCE_SUFFIX):
+            # An on-chain price or trade is stamped with its block's time and read after its
+            # confirmations (minutes on Ethereum), or polled long after (an oracle's round).
+            limit = self._chain_latency_limit
         if (
             event_ms - received_ms > self._max_future_ms
             or (limit is not None and received_ms - event_ms > limit)

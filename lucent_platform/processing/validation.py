@@ -44,8 +44,10 @@ class ValidationConfig:
       ``future_timestamp`` (venue clocks run a little ahead; more is a broken clock).
     - ``max_latency_ms`` (30 s): prices, trades and books received this long after the event
       are ``stale_event``; too old for the real-time path (signals would act on them).
-    - ``max_defi_latency_ms`` (``None``: no limit): the same for yields, liquidations and
-      governance, whose event time is a block time and whose history is still news.
+    - ``max_defi_latency_ms`` (``None``: no limit): the same for yields, liquidations,
+      governance, bridge transfers and pool swaps, and for every on-chain message (source
+      ``{chain}-rpc``, DEX and oracle prices and trades included): their event time is a block
+      time, read after the chain's confirmations (minutes), and their history is still news.
     - ``max_clock_skew_ms`` (``None``: off): receive time this far from the processor's clock
       is ``clock_skew``. Off by default so replays and backfills are never rejected as old.
     - ``price_bounds``: ``{"BTC-USDT": (1000.0, 1e7)}``, inclusive, per canonical pair; pairs

@@ -27,8 +27,7 @@ from lucent_platform.analytics.rows import (
     to_row,
 )
 from lucent_platform.analytics.schema import COLUMNS
-from lucent_platform.chains.logs import SOURCE_SUFFIX
-from lucent_platform.envelope import EnvelopeError, decode
+from lucent_platform.envelope import CHAIN_SOURCE_SUFFIX, EnvelopeError, decode
 from lucent_platform.messages import (
     ArbitrageOpportunity,
     BridgeTransfer,
@@ -138,7 +137,11 @@ def retraction_checks(rows: Mapping[str, Sequence[Row]]) -> dict[str, list[str]]
             for row in table_rows:
                 checks.setdefault(row[_TARGET_AT], []).append(row[0])
         elif table != "dead_letters":
-            ids = [row[0] for row in table_rows if str(row[_ROW_SOURCE_AT]).endswith(SOURCE_SUFFIX)]
+            ids = [
+                row[0]
+                for row in table_rows
+                if str(row[_ROW_SOURCE_AT]).endswith(CHAIN_SOURCE_SUFFIX)
+            ]
             if ids:
                 checks.setdefault(table, []).extend(ids)
     return checks
