@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lucent_platform.cli.main import settings_from
 from lucent_platform.config import Settings, with_overrides
-from lucent_platform.stack.endpoints import resolve
+
+if TYPE_CHECKING:
+    from lucent_platform.status.snapshot import Snapshot
 
 
 def feed_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,11 +96,62 @@ def _summary(endpoints: dict[str, object], data_dir: object) -> str:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot as JSON (for scripts).")
+@click.option(
+    "--watch",
+    type=float,
+    is_flag=False,
+    flag_value=2.0,
+    default=None,
+    metavar="[SECONDS]",
+    help="Refresh the screen every SECONDS (default 2) until Ctrl-C.",
+)
 @click.pass_context
-def status(ctx: click.Context) -> None:
-    """Show the endpoints of the running stack (or of the services the settings name)."""
-    endpoints = resolve(settings_from(ctx))
-    click.echo(json.dumps(endpoints.__dict__, indent=2))
+def status(ctx: click.Context, as_json: bool, watch: float | None) -> None:
+    """One screen of the running platform: services (probed), workers (state, rate, lag,
+    latency), freshness per source and open alerts. Exits 1 when no stack is running."""
+    from lucent_platform.status.gather import gather
+    from streaming.registry import WORKERS
+
+    settings = settings_from(ctx)
+    names = list(WORKERS)
+    if watch is not None and watch <= 0:
+        raise click.BadParameter("must be more than 0 seconds", param_hint="--watch")
+    if watch is None or as_json:
+        snapshot, _ = gather(settings, names)
+        if as_json:
+            click.echo(json.dumps(snapshot.as_dict(), indent=2))
+        else:
+            _print(snapshot)
+        ctx.exit(0 if snapshot.running else 1)
+    _watch(settings, names, watch)
+
+
+def _print(snapshot: Snapshot) -> None:
+    from rich.console import Console
+
+    from lucent_platform.cli.status_screen import render
+
+    Console().print(render(snapshot))
+
+
+def _watch(settings: Settings, names: list[str], every: float) -> None:
+    import time
+
+    from rich.live import Live
+
+    from lucent_platform.cli.status_screen import render
+    from lucent_platform.status.gather import gather
+
+    snapshot, sample = gather(settings, names, rate_interval_s=min(every, 2.0))
+    try:
+        with Live(render(snapshot), auto_refresh=False) as live:
+            while True:
+                time.sleep(every)
+                snapshot, sample = gather(settings, names, previous=sample)
+                live.update(render(snapshot), refresh=True)
+    except KeyboardInterrupt:
+        pass
 
 
 @click.command(name="settings")

@@ -1,0 +1,305 @@
+"""Gather one ``Snapshot`` of the running platform: every read is bounded in time, and a part
+that cannot be read becomes a note instead of failing the whole status.
+
+Sources: the stack's endpoints (``stack.json`` or the settings) probed for real, the
+supervisor's worker records (``workers.json``) and the processes themselves, the consumer
+groups' committed offsets sampled twice (rate) against the partitions' ends (lag), each
+worker's metrics endpoint when it serves one (latency), ClickHouse's freshness query, and the
+newest records of the monitoring alerts topic when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lucent_platform.config import Settings
+from lucent_platform.lag import Partition, group_lag
+from lucent_platform.stack.endpoints import Endpoints, read_stack_file, resolve
+from lucent_platform.stack.errors import StackError
+from lucent_platform.stack.worker_records import WorkerRecord, read_records
+from lucent_platform.status.snapshot import (
+    WORKER_GROUPS,
+    OpenAlert,
+    ServiceStatus,
+    Snapshot,
+    SourceFreshness,
+    WorkerStatus,
+    commit_rate,
+    worker_state,
+)
+
+ALERTS_TOPIC = "monitoring.alerts"
+"""Where the monitor worker publishes its alerts (the catalog's name once it lands there)."""
+
+PROBE_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The groups' committed offsets at one moment: the start of the next rate interval."""
+
+    at: float  # time.monotonic()
+    committed: dict[str, dict[Partition, int]]
+
+
+def gather(
+    settings: Settings,
+    known_workers: Sequence[str] = (),
+    *,
+    previous: Sample | None = None,
+    rate_interval_s: float = 2.0,
+) -> tuple[Snapshot, Sample | None]:
+    """The platform now, and the offsets sample to pass as ``previous`` next time (``--watch``).
+
+    Without ``previous`` the rates are measured over ``rate_interval_s`` (the call sleeps that
+    long). ``known_workers`` are the registry's names: those the stack did not start are listed
+    as ``not started``.
+    """
+    now_ms = int(time.time() * 1000)
+    data_dir = str(settings.data_dir)
+    try:
+        endpoints = resolve(settings)
+    except StackError as exc:
+        return Snapshot(now_ms, data_dir, False, str(exc)), None
+    local = read_stack_file(settings.data_dir) is not None
+    notes: list[str] = []
+    services = _services(settings, endpoints)
+    up = {s.name: s.up for s in services}
+    records = read_records(settings.data_dir) if local else {}
+    group_of = {name: WORKER_GROUPS[name] for name in records if name in WORKER_GROUPS}
+
+    lags: dict[str, int | None] = {}
+    rates: dict[str, float | None] = {}
+    sample = None
+    freshness: tuple[SourceFreshness, ...] = ()
+    alerts: tuple[OpenAlert, ...] | None = None
+    # The three reads wait on different services (and the rate on the clock): overlap them.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        offsets = None
+        if up["kafka"] and group_of:
+            groups = sorted(set(group_of.values()))
+            offsets = pool.submit(
+                _offsets, settings, endpoints.kafka_bootstrap_servers, groups, previous,
+                rate_interval_s,
+            )  # fmt: skip
+        fresh = recent = None
+        if up["clickhouse"]:
+            fresh = pool.submit(_freshness, settings, endpoints.clickhouse_url, notes)
+        if up["kafka"]:
+            recent = pool.submit(_alerts, settings, endpoints.kafka_bootstrap_servers, notes)
+        if offsets is not None:
+            try:
+                lags, rates, sample = offsets.result()
+            except Exception as exc:  # the broker's errors are not importable here (layering)
+                notes.append(f"consumer offsets: {exc}")
+        if fresh is not None:
+            freshness = fresh.result()
+        if recent is not None:
+            alerts = recent.result()
+    workers = _workers(records, known_workers, group_of, lags, rates, local, notes)
+    where = f"the stack running on {data_dir}" if local else "the services the settings name"
+    down = [s.name for s in services if not s.up]
+    message = f"{where}: " + (f"DOWN: {', '.join(down)}" if down else "every service answers")
+    snapshot = Snapshot(
+        now_ms, data_dir, True, message, services, workers, freshness, alerts, tuple(notes)
+    )
+    return snapshot, sample
+
+
+def _services(settings: Settings, endpoints: Endpoints) -> tuple[ServiceStatus, ...]:
+    found = [
+        _kafka(settings, endpoints.kafka_bootstrap_servers),
+        _tcp("nats", endpoints.nats_url, 4222, banner=b"INFO "),
+        _http("clickhouse", endpoints.clickhouse_url, "/ping"),
+        _eventstore(endpoints.eventstore),
+    ]
+    if endpoints.dagster_url:
+        found.append(_http("dagster", endpoints.dagster_url, "/server_info"))
+    return tuple(found)
+
+
+def _kafka(settings: Settings, bootstrap: str) -> ServiceStatus:
+    from lucent_platform.adapters.kafka import KafkaUnavailable, check_reachable
+
+    try:
+        check_reachable(settings, bootstrap, timeout=PROBE_TIMEOUT_S)
+    except KafkaUnavailable as exc:
+        return ServiceStatus("kafka", bootstrap, False, str(exc))
+    return ServiceStatus("kafka", bootstrap, True, "metadata answered")
+
+
+def _tcp(name: str, url: str, default_port: int, banner: bytes = b"") -> ServiceStatus:
+    parts = urlsplit(url if "://" in url else f"tcp://{url}")
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S) as conn:
+            if banner and not conn.recv(4096).startswith(banner):
+                return ServiceStatus(name, url, False, "answered, but not as expected")
+    except OSError as exc:
+        return ServiceStatus(name, url, False, f"not reachable ({exc.strerror or exc})")
+    return ServiceStatus(name, url, True, "answered" if banner else "port open")
+
+
+def _http(name: str, url: str, path: str) -> ServiceStatus:
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    try:
+        with urllib.request.urlopen(base + path, timeout=PROBE_TIMEOUT_S) as response:
+            ok = response.status == 200
+    except OSError as exc:
+        return ServiceStatus(name, base, False, f"not reachable ({exc})")
+    return ServiceStatus(name, base, ok, f"GET {path} answered" if ok else "unhealthy")
+
+
+def _eventstore(where: str) -> ServiceStatus:
+    if "://" in where:
+        status = _tcp("eventstore", where, 2113)
+        return ServiceStatus("eventstore", where, status.up, status.detail)
+    if Path(where).is_file():
+        return ServiceStatus("eventstore", where, True, "embedded store file present")
+    return ServiceStatus("eventstore", where, False, "embedded store file missing")
+
+
+def _offsets(
+    settings: Settings,
+    bootstrap: str,
+    groups: list[str],
+    previous: Sample | None,
+    interval_s: float,
+) -> tuple[dict[str, int | None], dict[str, float | None], Sample]:
+    from lucent_platform.adapters import kafka_groups
+
+    on = kafka_groups.partitions(settings, bootstrap)
+    if previous is None:
+        previous = Sample(time.monotonic(), kafka_groups.committed(settings, bootstrap, groups, on))
+        time.sleep(interval_s)
+    sample = Sample(time.monotonic(), kafka_groups.committed(settings, bootstrap, groups, on))
+    # Lag over the topics each group reads: those where it committed any partition.
+    reads = {
+        group: {topic for (topic, _), offset in committed.items() if offset >= 0}
+        for group, committed in sample.committed.items()
+    }
+    read = set().union(*reads.values())
+    ends = kafka_groups.ends(settings, bootstrap, [p for p in on if p[0] in read])
+    lags: dict[str, int | None] = {}
+    rates: dict[str, float | None] = {}
+    for group in groups:
+        committed = sample.committed[group]
+        lags[group] = group_lag({p: e for p, e in ends.items() if p[0] in reads[group]}, committed)
+        before = previous.committed.get(group, {})
+        rates[group] = commit_rate(before, committed, sample.at - previous.at)
+    return lags, rates, sample
+
+
+def _workers(
+    records: dict[str, WorkerRecord],
+    known: Sequence[str],
+    group_of: dict[str, str],
+    lags: dict[str, int | None],
+    rates: dict[str, float | None],
+    local: bool,
+    notes: list[str],
+) -> tuple[WorkerStatus, ...]:
+    names = list(known) + [name for name in records if name not in known]
+    found = []
+    for name in names:
+        record = records.get(name)
+        if record is None:
+            found.append(WorkerStatus(name, "not started" if local else "unknown"))
+            continue
+        alive = _alive(record.pid)
+        state = worker_state(alive, record.exit_code)
+        group = group_of.get(name)
+        p50 = p99 = None
+        if state == "running" and record.metrics_port:
+            p50, p99 = _latency(record.metrics_port, name, notes)
+        found.append(
+            WorkerStatus(
+                name, state, record.pid, record.exit_code, group,
+                lags.get(group) if group else None,
+                rates.get(group) if group and state == "running" else None,
+                p50, p99, record.log,
+            )
+        )  # fmt: skip
+    return tuple(found)
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a child its parent has not reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True  # no /proc (macOS): the signal check is all there is
+    return state not in ("Z", "X")
+
+
+def _latency(port: int, name: str, notes: list[str]) -> tuple[float | None, float | None]:
+    from lucent_platform.status.metrics_text import latency_ms
+
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
+            return latency_ms(response.read().decode())
+    except (OSError, ValueError) as exc:
+        notes.append(f"metrics of {name} on port {port}: {exc}")
+        return None, None
+
+
+def _freshness(settings: Settings, url: str, notes: list[str]) -> tuple[SourceFreshness, ...]:
+    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.analytics.queries.freshness import freshness
+
+    try:
+        client = connect(
+            url,
+            username=settings.clickhouse_user,
+            password=settings.clickhouse_password.get_secret_value(),
+        )
+        try:
+            rows = freshness(client, database=settings.clickhouse_database)
+        finally:
+            client.close()
+    except Exception as exc:  # the client's errors are not importable here (layering)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        notes.append(f"freshness: {first[:200]} (see `lucent clickhouse status`)")
+        return ()
+    return tuple(
+        SourceFreshness(
+            r.table,
+            r.source,
+            r.venue,
+            int(r.last_event.replace(tzinfo=r.last_event.tzinfo or UTC).timestamp() * 1000),
+            float(r.age_s),
+            int(r.rows_5m),
+        )
+        for r in rows
+    )
+
+
+def _alerts(settings: Settings, bootstrap: str, notes: list[str]) -> tuple[OpenAlert, ...] | None:
+    from lucent_platform.adapters.kafka_groups import newest_records
+    from lucent_platform.status.open_alerts import open_alerts
+
+    try:
+        records = newest_records(settings, bootstrap, ALERTS_TOPIC)
+    except Exception as exc:  # the broker's errors are not importable here (layering)
+        notes.append(f"alerts: {exc}")
+        return None
+    if records is None:
+        return None
+    return open_alerts((r.timestamp_ms, r.value) for r in records)
