@@ -143,8 +143,8 @@ def _watch(settings: Settings, names: list[str], every: float) -> None:
     from lucent_platform.cli.status_screen import render
     from lucent_platform.status.gather import gather
 
-    snapshot, sample = gather(settings, names, rate_interval_s=min(every, 2.0))
     try:
+        snapshot, sample = gather(settings, names, rate_interval_s=min(every, 2.0))
         with Live(render(snapshot), auto_refresh=False) as live:
             while True:
                 time.sleep(every)
