@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterable
 
 from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from lucent_platform.adapters.kafka import (
     Record,
     _as_bytes,
-    admin,
     committed_offsets,
     consumer,
     tails,
@@ -49,7 +49,9 @@ def committed(
     timeout: float = 10.0,
 ) -> dict[str, dict[Partition, int]]:
     """Each group's committed offsets on the partitions ``on`` (-1001 where it has none)."""
-    client = admin(settings, bootstrap)
+    # Warnings and worse only: librdkafka's info line about purging the background queue at
+    # close would otherwise land on every `lucent status` screen.
+    client = AdminClient({**settings.kafka_common(bootstrap), "log_level": 4})
     wanted = [TopicPartition(topic, p) for topic, p in on]
     return {group: committed_offsets(client, group, wanted, timeout) for group in groups}
 

@@ -22,6 +22,12 @@ from lucent_platform.stack.endpoints import STACK_FILE, Endpoints, read_stack_fi
 from lucent_platform.stack.errors import StackError
 from lucent_platform.stack.ports import LOOPBACK, claim_port, is_listening
 from lucent_platform.stack.process import ServiceProcess
+from lucent_platform.stack.worker_records import (
+    WORKERS_FILE,
+    WorkerRecord,
+    with_exit,
+    write_records,
+)
 
 log = logging.getLogger("lucent.stack")
 
@@ -47,6 +53,7 @@ class LocalStack:
         self.endpoints: Endpoints | None = None
         self._stopping = threading.Event()
         self._owns_stack_file = False
+        self.worker_records: dict[str, WorkerRecord] = {}
 
     @property
     def logs(self) -> Path:
@@ -69,6 +76,12 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+        self.worker_records = {
+            p.name.removeprefix("worker "): _record(p)
+            for p in self.processes
+            if p.name.startswith("worker ") and p.pid is not None
+        }
+        write_records(data_dir, self.worker_records)
         self.endpoints.write(data_dir)
         self._owns_stack_file = True
         return self.endpoints
@@ -252,12 +265,21 @@ class LocalStack:
                             process.log_path,
                         )  # fmt: skip
                         code = 1
+                        self._record_exit(process)
                 if deadline is not None and time.monotonic() >= deadline:
                     break
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return code
+
+    def _record_exit(self, process: ServiceProcess) -> None:
+        """Keep a worker's exit code in ``workers.json``: ``lucent status`` tells crashed from
+        stopped by it."""
+        name = process.name.removeprefix("worker ")
+        if name in self.worker_records and self._owns_stack_file:
+            self.worker_records[name] = with_exit(self.worker_records[name], process.returncode)
+            write_records(self.settings.data_dir, self.worker_records)
 
     def stop_workers(self) -> None:
         """Stop the streaming workers only (they flush and commit), leaving the services up."""
@@ -274,7 +296,18 @@ class LocalStack:
         self.processes.clear()
         if self._owns_stack_file:
             (self.settings.data_dir / STACK_FILE).unlink(missing_ok=True)
+            (self.settings.data_dir / WORKERS_FILE).unlink(missing_ok=True)
             self._owns_stack_file = False
+
+
+def _record(process: ServiceProcess) -> WorkerRecord:
+    port = process.env.get("LUCENT_METRICS_PORT")
+    return WorkerRecord(
+        pid=process.pid or 0,
+        log=str(process.log_path),
+        started_at_ms=int(time.time() * 1000),
+        metrics_port=int(port) if port and port.isdigit() else None,
+    )
 
 
 def _check_tcp(url: str, what: str, setting: str) -> None:

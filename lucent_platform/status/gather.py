@@ -10,6 +10,7 @@ newest records of the monitoring alerts topic when it exists.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -45,10 +46,13 @@ PROBE_TIMEOUT_S = 3.0
 
 @dataclass(frozen=True)
 class Sample:
-    """The groups' committed offsets at one moment: the start of the next rate interval."""
+    """The groups' committed offsets and the workers' metrics at one moment: the start of the
+    next rate interval."""
 
     at: float  # time.monotonic()
     committed: dict[str, dict[Partition, int]]
+    handled: dict[str, float]  # worker → records handled, from its metrics (no group: rate)
+    metrics: dict[str, str]  # worker → its /metrics text at that moment
 
 
 def gather(
@@ -76,19 +80,25 @@ def gather(
     up = {s.name: s.up for s in services}
     records = read_records(settings.data_dir) if local else {}
     group_of = {name: WORKER_GROUPS[name] for name in records if name in WORKER_GROUPS}
+    host = settings.metrics_host if settings.metrics_host not in ("0.0.0.0", "", "::") else None
+    ports = {
+        name: (host or "127.0.0.1", r.metrics_port)
+        for name, r in records.items()
+        if r.metrics_port and r.exit_code is None
+    }
 
     lags: dict[str, int | None] = {}
     rates: dict[str, float | None] = {}
-    sample = None
+    sample: Sample | None = None
     freshness: tuple[SourceFreshness, ...] = ()
     alerts: tuple[OpenAlert, ...] | None = None
     # The three reads wait on different services (and the rate on the clock): overlap them.
     with ThreadPoolExecutor(max_workers=3) as pool:
         offsets = None
-        if up["kafka"] and group_of:
-            groups = sorted(set(group_of.values()))
+        if (up["kafka"] and group_of) or ports:
+            groups = sorted(set(group_of.values())) if up["kafka"] else []
             offsets = pool.submit(
-                _offsets, settings, endpoints.kafka_bootstrap_servers, groups, previous,
+                _measure, settings, endpoints.kafka_bootstrap_servers, groups, ports, previous,
                 rate_interval_s,
             )  # fmt: skip
         fresh = recent = None
@@ -100,12 +110,16 @@ def gather(
             try:
                 lags, rates, sample = offsets.result()
             except Exception as exc:  # the broker's errors are not importable here (layering)
-                notes.append(f"consumer offsets: {exc}")
+                notes.append(f"consumer offsets and metrics: {exc}")
         if fresh is not None:
             freshness = fresh.result()
         if recent is not None:
             alerts = recent.result()
-    workers = _workers(records, known_workers, group_of, lags, rates, local, notes)
+    metrics = sample.metrics if sample else {}
+    for name, (_, port) in ports.items():
+        if name not in metrics:
+            notes.append(f"metrics of {name}: no answer on port {port}")
+    workers = _workers(records, known_workers, group_of, lags, rates, metrics, local)
     where = f"the stack running on {data_dir}" if local else "the services the settings name"
     down = [s.name for s in services if not s.up]
     message = f"{where}: " + (f"DOWN: {', '.join(down)}" if down else "every service answers")
@@ -169,27 +183,40 @@ def _eventstore(where: str) -> ServiceStatus:
     return ServiceStatus("eventstore", where, False, "embedded store file missing")
 
 
-def _offsets(
+def _measure(
     settings: Settings,
     bootstrap: str,
     groups: list[str],
+    ports: dict[str, tuple[str, int]],
     previous: Sample | None,
     interval_s: float,
 ) -> tuple[dict[str, int | None], dict[str, float | None], Sample]:
+    """Lag and commit rate per group, the rate of each worker without a group from its metrics
+    (keyed by worker name), and the sample that ends the interval (it holds each worker's
+    metrics text, for the latencies)."""
     from lucent_platform.adapters import kafka_groups
 
-    on = kafka_groups.partitions(settings, bootstrap)
+    on = kafka_groups.partitions(settings, bootstrap) if groups else []
+
+    def take() -> Sample:
+        committed = kafka_groups.committed(settings, bootstrap, groups, on) if groups else {}
+        texts = {name: text for name, at in ports.items() if (text := _scrape(*at)) is not None}
+        handled = {
+            name: count for name, text in texts.items() if (count := _handled(text)) is not None
+        }
+        return Sample(time.monotonic(), committed, handled, texts)
+
     if previous is None:
-        previous = Sample(time.monotonic(), kafka_groups.committed(settings, bootstrap, groups, on))
+        previous = take()
         time.sleep(interval_s)
-    sample = Sample(time.monotonic(), kafka_groups.committed(settings, bootstrap, groups, on))
+    sample = take()
     # Lag over the topics each group reads: those where it committed any partition.
     reads = {
         group: {topic for (topic, _), offset in committed.items() if offset >= 0}
         for group, committed in sample.committed.items()
     }
     read = set().union(*reads.values())
-    ends = kafka_groups.ends(settings, bootstrap, [p for p in on if p[0] in read])
+    ends = kafka_groups.ends(settings, bootstrap, [p for p in on if p[0] in read]) if read else {}
     lags: dict[str, int | None] = {}
     rates: dict[str, float | None] = {}
     for group in groups:
@@ -197,7 +224,35 @@ def _offsets(
         lags[group] = group_lag({p: e for p, e in ends.items() if p[0] in reads[group]}, committed)
         before = previous.committed.get(group, {})
         rates[group] = commit_rate(before, committed, sample.at - previous.at)
+    for name in ports:
+        if name not in WORKER_GROUPS:
+            rates[name] = _handled_rate(previous, sample, name)
     return lags, rates, sample
+
+
+def _handled_rate(previous: Sample, sample: Sample, name: str) -> float | None:
+    before, after = previous.handled.get(name), sample.handled.get(name)
+    elapsed = sample.at - previous.at
+    if before is None or after is None or elapsed <= 0 or after < before:
+        return None
+    return (after - before) / elapsed
+
+
+def _scrape(host: str, port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=2.0) as response:
+            return str(response.read().decode())
+    except OSError:
+        return None
+
+
+def _handled(text: str) -> float | None:
+    from lucent_platform.status.metrics_text import handled_total
+
+    try:
+        return handled_total(text)
+    except ValueError:  # not the exposition format
+        return None
 
 
 def _workers(
@@ -206,9 +261,11 @@ def _workers(
     group_of: dict[str, str],
     lags: dict[str, int | None],
     rates: dict[str, float | None],
+    metrics: dict[str, str],
     local: bool,
-    notes: list[str],
 ) -> tuple[WorkerStatus, ...]:
+    from lucent_platform.status.metrics_text import latency_ms
+
     names = list(known) + [name for name in records if name not in known]
     found = []
     for name in names:
@@ -216,20 +273,19 @@ def _workers(
         if record is None:
             found.append(WorkerStatus(name, "not started" if local else "unknown"))
             continue
-        alive = _alive(record.pid)
-        state = worker_state(alive, record.exit_code)
+        state = worker_state(_alive(record.pid), record.exit_code)
         group = group_of.get(name)
         p50 = p99 = None
-        if state == "running" and record.metrics_port:
-            p50, p99 = _latency(record.metrics_port, name, notes)
+        if state == "running" and name in metrics:
+            with contextlib.suppress(ValueError):  # not the exposition format: no latency
+                p50, p99 = latency_ms(metrics[name])
+        rate = rates.get(group or name) if state == "running" else None
+        lag = lags.get(group) if group else None
         found.append(
             WorkerStatus(
-                name, state, record.pid, record.exit_code, group,
-                lags.get(group) if group else None,
-                rates.get(group) if group and state == "running" else None,
-                p50, p99, record.log,
+                name, state, record.pid, record.exit_code, group, lag, rate, p50, p99, record.log
             )
-        )  # fmt: skip
+        )
     return tuple(found)
 
 
@@ -246,18 +302,6 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return True  # no /proc (macOS): the signal check is all there is
     return state not in ("Z", "X")
-
-
-def _latency(port: int, name: str, notes: list[str]) -> tuple[float | None, float | None]:
-    from lucent_platform.status.metrics_text import latency_ms
-
-    try:
-        url = f"http://127.0.0.1:{port}/metrics"
-        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_S) as response:
-            return latency_ms(response.read().decode())
-    except (OSError, ValueError) as exc:
-        notes.append(f"metrics of {name} on port {port}: {exc}")
-        return None, None
 
 
 def _freshness(settings: Settings, url: str, notes: list[str]) -> tuple[SourceFreshness, ...]:
@@ -296,7 +340,7 @@ def _alerts(settings: Settings, bootstrap: str, notes: list[str]) -> tuple[OpenA
     from lucent_platform.status.open_alerts import open_alerts
 
     try:
-        records = newest_records(settings, bootstrap, ALERTS_TOPIC)
+        records = newest_records(settings, bootstrap, ALERTS_TOPIC, per_partition=10_000)
     except Exception as exc:  # the broker's errors are not importable here (layering)
         notes.append(f"alerts: {exc}")
         return None

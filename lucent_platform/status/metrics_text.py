@@ -21,6 +21,22 @@ LATENCY_HISTOGRAMS: Sequence[str] = (
 )
 
 
+def handled_total(text: str) -> float | None:
+    """Records the worker has handled so far: its stages' ``lucent_messages_in`` (consumed), or
+    for a feed its publisher's delivered envelopes; ``None`` when it exports neither. Two of
+    these over an interval give the rate of a worker that commits no offsets."""
+    consumed = delivered = None
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "lucent_messages_in_total":
+                consumed = (consumed or 0.0) + sample.value
+            elif sample.name == "lucent_published_total" and (
+                sample.labels.get("outcome") == "delivered"
+            ):
+                delivered = (delivered or 0.0) + sample.value
+    return consumed if consumed is not None else delivered
+
+
 def latency_ms(text: str) -> tuple[float | None, float | None]:
     """(p50, p99) in milliseconds of the first of ``LATENCY_HISTOGRAMS`` with observations."""
     buckets: dict[str, dict[float, float]] = {}

@@ -1,0 +1,269 @@
+"""``lucent status``: the snapshot's rules, and the real thing against a running stack.
+
+The stack test starts ``lucent up``'s own ``LocalStack`` (headless, five workers) once for the
+module, reads it with ``lucent status --json`` as a user would, then kills one worker with
+SIGKILL and stops another cleanly: the first shows ``crashed`` (exit -9 once the supervisor
+has seen it), the second ``stopped``. The supervisor does not restart a worker: a crashed one
+stays crashed, its lag growing, until the stack is restarted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lucent_platform.cli.status_screen import render
+from lucent_platform.config import Settings
+from lucent_platform.stack.local import LocalStack
+from lucent_platform.stack.worker_records import WorkerRecord, read_records, write_records
+from lucent_platform.status.gather import gather
+from lucent_platform.status.metrics_text import handled_total, latency_ms
+from lucent_platform.status.open_alerts import open_alerts
+from lucent_platform.status.snapshot import (
+    WORKER_GROUPS,
+    Snapshot,
+    commit_rate,
+    histogram_quantile,
+    worker_state,
+)
+
+STARTED = ["feed", "processor", "clickhouse-sink", "arbitrage", "yield"]
+
+
+def test_a_worker_is_running_stopped_or_crashed_by_its_process_and_exit_code() -> None:
+    assert worker_state(True, None) == "running"
+    assert worker_state(False, 0) == "stopped"
+    assert worker_state(False, -15) == "stopped"  # ended by SIGTERM: a clean stop
+    assert worker_state(False, -9) == "crashed"
+    assert worker_state(False, 1) == "crashed"
+    assert worker_state(False, None) == "crashed"  # gone before its supervisor saw it end
+    assert worker_state(None, None) == "unknown"
+
+
+def test_commit_rate_counts_what_the_group_committed_per_second() -> None:
+    before = {("t", 0): 100, ("t", 1): -1001}
+    after = {("t", 0): 160, ("t", 1): 50, ("u", 0): 7}
+    assert commit_rate(before, after, 2.0) == 30.0  # only partitions committed both times
+    assert commit_rate(before, after, 0.0) is None
+    assert commit_rate({("t", 0): 10}, {("t", 0): 5}, 1.0) is None  # offsets went back
+
+
+def test_histogram_quantiles_interpolate_inside_the_bucket() -> None:
+    buckets = [(0.01, 50.0), (0.02, 90.0), (0.04, 100.0), (float("inf"), 100.0)]
+    assert histogram_quantile(0.5, buckets) == pytest.approx(0.01)
+    assert histogram_quantile(0.7, buckets) == pytest.approx(0.015)
+    assert histogram_quantile(0.99, buckets) == pytest.approx(0.038)
+    assert histogram_quantile(0.5, [(0.01, 0.0), (float("inf"), 0.0)]) is None
+    assert histogram_quantile(0.99, [(0.01, 1.0), (float("inf"), 10.0)]) == 0.01
+
+
+def test_latency_comes_from_the_end_to_end_histogram_summed_over_stages() -> None:
+    text = "\n".join(
+        [
+            "# TYPE lucent_end_to_end_latency_seconds histogram",
+            *(
+                f'lucent_end_to_end_latency_seconds_bucket{{worker="w",stage="{s}",le="{le}"}} {n}'
+                for s in ("a", "b")
+                for le, n in (("0.01", 25), ("0.02", 45), ("0.04", 50), ("+Inf", 50))
+            ),
+            'lucent_end_to_end_latency_seconds_count{worker="w",stage="a"} 50',
+            'lucent_end_to_end_latency_seconds_sum{worker="w",stage="a"} 0.9',
+            'lucent_end_to_end_latency_seconds_count{worker="w",stage="b"} 50',
+            'lucent_end_to_end_latency_seconds_sum{worker="w",stage="b"} 0.9',
+        ]
+    )
+    p50, p99 = latency_ms(text + "\n")
+    assert p50 == pytest.approx(10.0)
+    assert p99 == pytest.approx(38.0)
+    assert latency_ms("# TYPE other_seconds histogram\n") == (None, None)
+
+
+def test_a_worker_without_a_group_is_counted_by_what_it_consumed_or_delivered() -> None:
+    stage = (
+        "# TYPE lucent_messages_in counter\n"
+        'lucent_messages_in_total{worker="w",stage="a"} 10\n'
+        'lucent_messages_in_total{worker="w",stage="b"} 5\n'
+    )
+    feed = (
+        "# TYPE lucent_published counter\n"
+        'lucent_published_total{worker="feed",stage="feed",outcome="sent"} 9\n'
+        'lucent_published_total{worker="feed",stage="feed",outcome="delivered"} 7\n'
+    )
+    assert handled_total(stage) == 15.0
+    assert handled_total(feed) == 7.0
+    assert handled_total("# TYPE x counter\nx_total 1\n") is None
+
+
+def test_an_alert_is_open_until_its_resolution_arrives() -> None:
+    def record(alert_id: str, kind: str, source: str, resolved: int | None) -> bytes:
+        data = {"alertId": alert_id, "kind": kind, "severity": "warning", "source": source,
+                "detail": f"no message from {source}", "openedAtMs": 1000}  # fmt: skip
+        if resolved is not None:
+            data["resolvedAtMs"] = resolved
+        return json.dumps({"messageType": "monitoring_alert", "data": data}).encode()
+
+    records = [
+        (1000, record("a1", "stale_source", "kraken", None)),
+        (1100, record("a2", "stale_source", "binance", None)),
+        (1200, b"not json"),
+        (1300, record("a1", "stale_source", "kraken", 1300)),
+    ]
+    (alert,) = open_alerts(records)
+    assert (alert.key, alert.message, alert.at_ms) == (
+        "stale_source binance", "no message from binance", 1000
+    )  # fmt: skip
+    assert open_alerts([]) == ()
+
+
+def test_worker_records_round_trip(tmp_path: Path) -> None:
+    records = {"processor": WorkerRecord(42, "w.log", 1, None, 9100)}
+    write_records(tmp_path, records)
+    assert read_records(tmp_path) == records
+    (tmp_path / "workers.json").write_text("{not json")
+    assert read_records(tmp_path) == {}
+
+
+def test_worker_groups_are_the_workers_own() -> None:
+    import streaming.processor as processor
+    from streaming.apps import alerts, arbitrage, patterns, yields
+    from streaming.bridge import worker as bridge
+    from streaming.sink import worker as sink
+
+    assert WORKER_GROUPS == {
+        "processor": processor.GROUP_ID,
+        "clickhouse-sink": sink.GROUP_ID,
+        "yield": yields.GROUP_ID,
+        "arbitrage": arbitrage.GROUP_ID,
+        "patterns": patterns.GROUP_ID,
+        "alerts": alerts.GROUP_ID,
+        "bridge": bridge.GROUP_ID,
+    }
+
+
+def test_without_a_stack_status_says_how_to_start_one(settings: Settings) -> None:
+    snapshot, _ = gather(settings, STARTED)
+    assert not snapshot.running
+    assert "lucent up" in snapshot.message
+    result = _status_json(settings.data_dir)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["running"] is False
+    screen = _screen(snapshot)
+    assert "not running" in screen and "lucent up" in screen
+
+
+def test_watch_refreshes_until_ctrl_c(settings: Settings) -> None:
+    env = {**os.environ, "LUCENT_DATA_DIR": str(settings.data_dir), "COLUMNS": "200"}
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "lucent_platform.cli", "status", "--watch", "0.2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    time.sleep(4)
+    watch.send_signal(signal.SIGINT)
+    output = watch.communicate(timeout=30)[0]
+    assert watch.returncode == 0, output
+    assert "the stack is not running" in output and "Aborted" not in output
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    data_dir = tmp_path_factory.mktemp("status") / "lucent"
+    settings = Settings(_env_file=None, data_dir=data_dir)  # type: ignore[call-arg]
+    stack = LocalStack(settings, with_dagster=False, workers=STARTED)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_status_shows_every_worker_running_with_its_rate_and_lag(stack: LocalStack) -> None:
+    settings = stack.settings
+    deadline = time.monotonic() + 120
+    while True:  # until every reading worker's group has committed
+        snapshot, _ = gather(settings, STARTED, rate_interval_s=1.0)
+        grouped = [w for w in snapshot.workers if w.group]
+        if all(w.lag is not None for w in grouped) and snapshot.freshness:
+            break
+        assert time.monotonic() < deadline, snapshot
+        time.sleep(2)
+    result = _status_json(settings.data_dir)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert {s["name"]: s["up"] for s in shown["services"]} == {
+        "kafka": True, "nats": True, "clickhouse": True, "eventstore": True
+    }  # fmt: skip
+    workers = {w["name"]: w for w in shown["workers"]}
+    from streaming.registry import WORKERS
+
+    assert [w["name"] for w in shown["workers"]] == list(WORKERS)  # the registry's, in order
+    assert {w["state"] for n, w in workers.items() if n not in STARTED} == {"not started"}
+    for name in STARTED:
+        assert workers[name]["state"] == "running", workers[name]
+        assert workers[name]["pid"] == read_records(settings.data_dir)[name].pid
+        assert {"rate", "lag", "p50_ms", "p99_ms"} <= workers[name].keys()
+    for name in ("processor", "clickhouse-sink", "arbitrage", "yield"):
+        assert workers[name]["group"] == WORKER_GROUPS[name]
+        assert isinstance(workers[name]["lag"], int), workers[name]
+        assert isinstance(workers[name]["rate"], float), workers[name]
+    assert workers["feed"]["lag"] is None  # the feed writes, it commits nothing
+    # Latency, and the feed's rate, come from each worker's metrics endpoint, when `lucent up`
+    # gave it one (its port is in workers.json); without one they are unknown, not made up.
+    if read_records(settings.data_dir)["processor"].metrics_port:
+        assert workers["processor"]["p50_ms"] > 0, workers["processor"]
+        assert workers["processor"]["p99_ms"] >= workers["processor"]["p50_ms"]
+        assert isinstance(workers["feed"]["rate"], float), shown["notes"]
+    else:
+        assert workers["processor"]["p50_ms"] is None and workers["feed"]["rate"] is None
+    sources = {(f["table"], f["venue"]) for f in shown["freshness"]}
+    assert ("prices", "binance") in sources, sources
+    screen = _screen(Snapshot(**{**snapshot.__dict__}))
+    for name in STARTED:
+        assert name in screen
+    assert "Services" in screen and "Freshness" in screen
+
+
+def test_a_killed_worker_shows_crashed_and_a_stopped_one_stopped(stack: LocalStack) -> None:
+    settings = stack.settings
+    killed = read_records(settings.data_dir)["arbitrage"].pid
+    os.kill(killed, signal.SIGKILL)
+    (stopped,) = [p for p in stack.processes if p.name == "worker yield"]
+    stopped.stop()  # SIGTERM: the worker flushes, commits and exits 0
+    time.sleep(0.5)
+    # Before the supervisor has looked: the process is gone, its exit code not yet known.
+    snapshot, _ = gather(settings, STARTED, rate_interval_s=0.5)
+    states = {w.name: w.state for w in snapshot.workers}
+    assert states["arbitrage"] == "crashed"
+    assert states["processor"] == "running"
+    # The supervisor (`lucent up`'s loop) sees both exits and records their codes.
+    assert stack.supervise(seconds=1.5) == 1
+    result = _status_json(settings.data_dir)
+    workers = {w["name"]: w for w in json.loads(result.stdout)["workers"]}
+    assert (workers["arbitrage"]["state"], workers["arbitrage"]["exit_code"]) == ("crashed", -9)
+    assert (workers["yield"]["state"], workers["yield"]["exit_code"]) == ("stopped", 0)
+    assert workers["arbitrage"]["rate"] is None and isinstance(workers["arbitrage"]["lag"], int)
+    assert workers["processor"]["state"] == "running"
+    snapshot, _ = gather(settings, STARTED, rate_interval_s=0.5)
+    assert "crashed (exit -9)" in _screen(snapshot)
+
+
+def _status_json(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LUCENT_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "lucent_platform.cli", "status", "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _screen(snapshot: Snapshot) -> str:
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render(snapshot))
+    return console.export_text()
