@@ -160,6 +160,25 @@ def test_without_a_stack_status_says_how_to_start_one(settings: Settings) -> Non
     assert "not running" in screen and "lucent up" in screen
 
 
+def test_a_service_that_is_down_is_named_and_the_rest_still_shown(settings: Settings) -> None:
+    stack = LocalStack(settings, with_dagster=False)
+    stack.start()
+    try:
+        (clickhouse,) = [p for p in stack.processes if p.name.startswith("clickhouse")]
+        clickhouse.stop()
+        snapshot, _ = gather(settings, STARTED)
+    finally:
+        stack.stop()
+    assert snapshot.running and snapshot.message.endswith("DOWN: clickhouse")
+    services = {s.name: s for s in snapshot.services}
+    assert not services["clickhouse"].up and "not reachable" in services["clickhouse"].detail
+    assert services["kafka"].up and services["nats"].up and services["eventstore"].up
+    assert snapshot.freshness == ()  # not asked: ClickHouse is down
+    assert {w.state for w in snapshot.workers} == {"not started"}
+    screen = _screen(snapshot)
+    assert "DOWN" in screen and "clickhouse" in screen
+
+
 def test_watch_refreshes_until_ctrl_c(settings: Settings) -> None:
     env = {**os.environ, "LUCENT_DATA_DIR": str(settings.data_dir), "COLUMNS": "200"}
     watch = subprocess.Popen(
