@@ -53,6 +53,7 @@ _STAGE_CONFIGS = {
     "arbitrage_config": "lucent_platform.signals.apps.arbitrage:arbitrage_config",
     "patterns_config": "lucent_platform.signals.apps.patterns:patterns_config",
     "alerts_config": "lucent_platform.signals.apps.alerts:alerts_config",
+    "monitor_config": "lucent_platform.monitoring.config:monitor_config",
     "dataset_config": "lucent_platform.datasets.config:dataset_config",
     "quality_config": "lucent_platform.quality.config:quality_config",
     "domain_config": "lucent_platform.domain.config:domain_config",
@@ -152,6 +153,13 @@ class Settings(BaseSettings):
         description="The price alert engine's settings, as JSON: "
         '{"stale_ms": 30000} (a venue\'s quote older than that no longer counts for rules '
         "without an exchange).",
+    )
+    monitor_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The stream monitor's thresholds (`lucent worker monitor`), as JSON: "
+        '{"failure_rate_open": 0.2, "stale_factor": 10, "expected_interval_ms": {"kraken": '
+        '1000}, "sources": ["binance"], "deviation_open_bps": 100} (see README, Data-quality '
+        "monitoring).",
     )
     quality_config: dict[str, Any] = Field(
         default_factory=dict,
@@ -316,6 +324,19 @@ class Settings(BaseSettings):
     dagster_host: str = Field(default="127.0.0.1", description="Dagster UI bind address.")
     dagster_port: int = Field(default=3000, description="Dagster UI port.")
 
+    # --- Metrics -------------------------------------------------------------------------
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the workers' Prometheus metrics endpoints listen on (loopback "
+        "by default; 0.0.0.0 lets a Prometheus on another machine scrape them).",
+    )
+    metrics_port: int = Field(
+        default=0,
+        description="A worker's Prometheus metrics port. `lucent worker NAME`: serve on it, "
+        "0 = no endpoint. `lucent up`: the first worker's port, the next ones count up from "
+        "it; 0 = a free loopback port each.",
+    )
+
     @field_validator("exchanges", "pairs", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
@@ -346,7 +367,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 'local' or 'production'")
         return value
 
-    @field_validator("kafka_port", "nats_port", "clickhouse_port", "dagster_port")
+    @field_validator("kafka_port", "nats_port", "clickhouse_port", "dagster_port", "metrics_port")
     @classmethod
     def _valid_port(cls, value: int) -> int:
         if not 0 <= value <= 65535:

@@ -29,6 +29,9 @@ TRADING_POSITION_RECOMMENDED = "trading.position.recommended"
 TRADING_REBALANCE_TRIGGERED = "trading.rebalance.triggered"
 AGENTS_SIGNALS = "agents.signals"  # agents.signals.{event type}
 
+# --- data-quality alerts of the stream monitor -----------------------------------------------
+MONITORING_ALERTS = "monitoring.alerts"  # monitoring.alerts.{kind}
+
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 _SEPARATORS = str.maketrans({"/": "-", ":": "-", " ": "-"})
 
@@ -53,6 +56,11 @@ def agents_signal(event_type: str) -> str:
 
 def notify_user(user_id: str) -> str:
     return f"notify.user.{token(user_id)}"
+
+
+def monitoring_alert(kind: str) -> str:
+    """``monitoring.alerts.stale_source`` and so on: one subject per alert kind."""
+    return f"{MONITORING_ALERTS}.{token(kind)}"
 
 
 def agents_query_price(pair: str) -> str:
@@ -98,6 +106,12 @@ STREAMS: tuple[StreamSpec, ...] = (
         "NOTIFY",
         ("notify.>",),
         "User notifications.",
+        max_age_s=30 * DAY_S,
+    ),
+    StreamSpec(
+        "MONITORING",
+        ("monitoring.>",),
+        "Data-quality alerts of the stream monitor, opened and resolved.",
         max_age_s=30 * DAY_S,
     ),
 )

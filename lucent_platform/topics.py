@@ -136,6 +136,9 @@ RETRACTIONS = "market.retractions"
 here, never to the normalized topics the signal apps read; the sink deletes their rows."""
 YIELD_OPPORTUNITIES = "yield.opportunities"
 USER_ALERTS = "user.alerts"
+MONITORING_ALERTS = "monitoring.alerts"
+"""Data-quality alerts of ``lucent worker monitor``, keyed by alert id: an opening, then its
+resolution (``lucent_platform.monitoring``)."""
 USER_ALERT_RULES = "user.alert-rules"
 ARBITRAGE_OPPORTUNITIES = "arbitrage.opportunities"
 PATTERNS = "market.patterns"
@@ -205,6 +208,8 @@ def fixed_topics() -> tuple[TopicSpec, ...]:
                   description="where each worker restarts its window state"),
         TopicSpec(AGENTS_PREDICTIONS, SIGNAL_PARTITIONS, key="pair",
                   description="AI agents' model predictions recorded from NATS, for evaluation"),
+        TopicSpec(MONITORING_ALERTS, 1, key="alert id",
+                  description="data-quality alerts opened and resolved by the stream monitor"),
     ]  # fmt: skip
     return tuple(specs)
 
@@ -240,7 +245,12 @@ def describe(spec: TopicSpec) -> dict[str, Any]:
 # The field whose value keys (and so partitions) a message: what must meet in one partition
 # (all venues' quotes for one pair, all events of one protocol, all alerts of one user).
 _KEY_FIELDS = ("user_id", "pair", "protocol")
-_KEY_OVERRIDES = {"price_alert": "user_id", "bridge_transfer": "l2", "pool_swap": "pool"}
+_KEY_OVERRIDES = {
+    "price_alert": "user_id",
+    "bridge_transfer": "l2",
+    "pool_swap": "pool",
+    "monitoring_alert": "alert_id",
+}
 
 
 def partition_key(message_type: str, data: object) -> bytes | None:

@@ -89,6 +89,12 @@ def _domain(settings: Settings, endpoints: Endpoints) -> None:
     main(settings, endpoints)
 
 
+def _monitor(settings: Settings, endpoints: Endpoints) -> None:
+    from streaming.monitor import main
+
+    main(settings, endpoints)
+
+
 def _model_available(settings: Settings) -> bool:
     from streaming.apps.predictions import model_available
 
@@ -122,6 +128,7 @@ WORKERS: dict[str, WorkerMain] = {
     "predictions": _predictions,
     "bridge": _bridge,
     "domain": _domain,
+    "monitor": _monitor,
 }
 """Name → entry point. ``lucent up`` starts them in this order (those in ``STARTS_WHEN``
 only when their condition holds)."""

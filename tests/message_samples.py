@@ -12,6 +12,7 @@ from lucent_platform.messages import (
     Liquidity,
     MessageData,
     ModelPrediction,
+    MonitoringAlert,
     OrderBookDelta,
     OrderBookSnapshot,
     PoolSwap,
@@ -211,6 +212,16 @@ SAMPLES: dict[str, MessageData] = {
         probability_up=0.534,
         close=60012.35,
         published_at_ms=1795132860412,
+    ),
+    "monitoring_alert": MonitoringAlert(
+        alert_id="5c0e8f0e-2b6c-5d1a-9f41-3c8d2b7a9e10",
+        kind="stale_source",
+        severity="warning",
+        source="kraken",
+        detail="no message for 12.0 s (expected every 0.5 s)",
+        opened_at_ms=1795132860000,
+        resolved_at_ms=1795132875000,
+        figures={"silence_ms": 12000.0, "threshold_ms": 5000.0, "expected_interval_ms": 500.0},
     ),
 }
 

@@ -78,6 +78,7 @@ def test_every_kind_round_trips_through_nats_jetstream(
 @pytest.mark.parametrize("kind", KINDS)
 def test_partition_keys_follow_the_catalog(kind: str) -> None:
     data = sample_envelope(kind).data
-    keys = {"price_alert": "user_id", "bridge_transfer": "l2", "pool_swap": "pool"}
+    keys = {"price_alert": "user_id", "bridge_transfer": "l2", "pool_swap": "pool",
+            "monitoring_alert": "alert_id"}  # fmt: skip
     expected = keys.get(kind) or ("pair" if hasattr(data, "pair") else "protocol")
     assert topics.partition_key(kind, data) == str(getattr(data, expected)).encode()

@@ -21,6 +21,7 @@ from lucent_platform.messages.market import (
     PriceUpdate,
     Trade,
 )
+from lucent_platform.messages.monitoring import MonitoringAlert
 from lucent_platform.messages.onchain import BridgeTransfer, PoolSwap
 from lucent_platform.messages.predictions import ModelPrediction
 from lucent_platform.messages.signals import (
@@ -47,6 +48,7 @@ MESSAGE_TYPES: dict[str, type[MessageData]] = {
         ArbitrageOpportunity,
         LiquidationCascade,
         ModelPrediction,
+        MonitoringAlert,
     )
 }
 
@@ -63,6 +65,7 @@ __all__ = [
     "Liquidity",
     "MessageData",
     "ModelPrediction",
+    "MonitoringAlert",
     "MovingAverage",
     "OrderBookDelta",
     "OrderBookSnapshot",

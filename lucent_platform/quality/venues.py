@@ -8,6 +8,9 @@ unit error more often than a real dislocation, so it is worth a look either way.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Mapping
+
 import pandas as pd
 
 from lucent_platform.quality.expectations import AtMost, validate
@@ -26,6 +29,23 @@ def deviations(prices: pd.DataFrame, *, min_venues: int = 2) -> pd.DataFrame:
     frame = prices.assign(median=groups["price"].transform("median"))[venues >= min_venues]
     frame = frame.assign(deviation_bps=(frame["price"] / frame["median"] - 1).abs() * 10_000)
     return frame.sort_values(["minute", "pair", "exchange"])[COLUMNS].reset_index(drop=True)
+
+
+def deviation_bps(price: float, median: float) -> float:
+    """``|price / median - 1|`` in bps: the one definition of a venue's deviation."""
+    return abs(price / median - 1) * 10_000
+
+
+def venue_deviations(
+    prices: Mapping[str, float], *, min_venues: int = 2
+) -> tuple[float, dict[str, float]] | None:
+    """One pair's latest price per venue → (median across venues, each venue's deviation in
+    bps), as ``deviations`` computes it for a pair-minute; None with fewer than ``min_venues``
+    venues. For the stream monitor, which compares venues quote by quote, not per minute."""
+    if len(prices) < min_venues:
+        return None
+    median = statistics.median(prices.values())
+    return median, {venue: deviation_bps(p, median) for venue, p in prices.items()}
 
 
 def venues_agree(

@@ -1,0 +1,209 @@
+"""``lucent worker monitor`` against the real broker and NATS: a simulated venue that stops
+goes stale (on ``monitoring.alerts`` and on ``monitoring.alerts.stale_source``) and resolves
+when it comes back; a burst of dead letters opens a failure-rate alert, a venue off the others
+a price-deviation alert; a restarted monitor takes the open alerts over; ``open_alerts`` reads
+what ``lucent status`` shows."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from lucent_platform.adapters import kafka
+from lucent_platform.adapters import nats as nats_adapter
+from lucent_platform.config import Settings
+from lucent_platform.envelope import decode_as, encode, new_envelope
+from lucent_platform.messages import PriceUpdate
+from lucent_platform.messages.monitoring import MonitoringAlert
+from lucent_platform.monitoring.config import MonitorConfig
+from lucent_platform.monitoring.status import open_alerts
+from lucent_platform.processing import deadletter
+from lucent_platform.simulator import AnomalyRates, MarketSimulator, SimulatorConfig
+from lucent_platform.stack.endpoints import Endpoints
+from lucent_platform.subjects import monitoring_alert
+from lucent_platform.topics import TopicSpec
+from streaming.lifecycle import StopSignal
+from streaming.monitor import run
+from streaming.runtime import WorkerMetrics
+from tests.fixtures.nats import RestartableNats
+from tests.test_runtime_loop import EARLIEST, create_topics
+
+QUIET = AnomalyRates(arbitrage_gap=0, apy_spike=0, outlier=0, duplicate=0, late=0, malformed=0)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Setup:
+    def __init__(self, settings: Settings, bootstrap: str, nats_url: str, unique: str) -> None:
+        self.settings, self.bootstrap, self.nats_url = settings, bootstrap, nats_url
+        self.prices, self.dead = f"mon.prices.{unique}", f"mon.dead.{unique}"
+        self.alerts, self.group = f"mon.alerts.{unique}", f"mon-{unique}"
+        create_topics(settings, bootstrap, TopicSpec(self.prices, 2), TopicSpec(self.dead, 1),
+                      TopicSpec(self.alerts, 1))  # fmt: skip
+        self.producer = kafka.producer(settings, bootstrap)
+        self.endpoints = Endpoints(bootstrap, nats_url, "", "")
+
+    @contextmanager
+    def worker(self, config: MonitorConfig) -> Iterator[list[WorkerMetrics]]:
+        stop, done = StopSignal(), []
+
+        def main() -> None:
+            done.append(run(
+                self.settings, self.bootstrap, self.nats_url, stop, config=config,
+                normalized_topics=[self.prices], deadletter_topic=self.dead,
+                alerts_topic=self.alerts, group_id=self.group, consumer_config=EARLIEST,
+            ))  # fmt: skip
+
+        thread = threading.Thread(target=main, daemon=True)
+        thread.start()
+        try:
+            yield done
+        finally:
+            stop.set()
+            thread.join(20)
+            assert not thread.is_alive()
+
+    def produce(self, topic: str, key: bytes, value: bytes) -> None:
+        self.producer.produce(topic, value, key)
+
+    def flush(self) -> None:
+        assert self.producer.flush(30) == 0
+
+    def kafka_alerts(self) -> list[MonitoringAlert]:
+        records = kafka.read_topic(self.settings, self.bootstrap, self.alerts, idle_timeout=0.3)
+        return [decode_as(r.value or b"", MonitoringAlert).data for r in records]
+
+    def nats_alerts(self, kind: str) -> list[MonitoringAlert]:
+        async def read() -> list[MonitoringAlert]:
+            client = await nats_adapter.connect(self.settings, self.nats_url)
+            try:
+                js = nats_adapter.jetstream(client)
+                state = (await js.stream_info("MONITORING")).state
+                found = []
+                for seq in range(state.first_seq, state.last_seq + 1):
+                    msg = await js.get_msg("MONITORING", seq)
+                    if msg.subject == monitoring_alert(kind):
+                        found.append(decode_as(msg.data or b"", MonitoringAlert).data)
+                return found
+            finally:
+                await client.close()
+
+        return asyncio.run(read())
+
+
+def wait_for(
+    what: Callable[[], list[MonitoringAlert]], n: int, timeout: float = 30.0
+) -> list[MonitoringAlert]:
+    deadline = time.monotonic() + timeout
+    while len(found := what()) < n:
+        assert time.monotonic() < deadline, f"timed out with {found}"
+        time.sleep(0.2)
+    return found
+
+
+def quote(exchange: str, price: float, at_ms: int) -> bytes:
+    data = PriceUpdate(exchange=exchange, pair="ETH-USDC", price=price)
+    return encode(new_envelope(data, source="test", event_time_ms=at_ms, received_time_ms=at_ms))
+
+
+def test_a_simulated_venue_that_stops_goes_stale_and_resolves_when_it_returns(
+    kafka_bootstrap: str, settings: Settings, unique: str, own_nats: RestartableNats
+) -> None:
+    s = Setup(settings, kafka_bootstrap, own_nats.url, unique)
+    config = MonitorConfig(stale_factor=4, stale_min_ms=1_000, evaluate_every_ms=100)
+    sim_config = SimulatorConfig(exchanges=("binance", "kraken"), pairs=("BTC-USDT",),
+                                 tickers_per_s=10, anomalies=QUIET)  # fmt: skip
+    simulator = MarketSimulator(sim_config, start_ms=now_ms())
+    enabled = {"binance", "kraken"}
+    feeding = threading.Event()
+    feeding.set()
+
+    def feed() -> None:
+        while feeding.is_set():
+            for m in simulator.step(now_ms()):
+                venue = m.topic.split(".")[2]
+                if m.topic.startswith("market.prices.") and venue in enabled:
+                    s.produce(s.prices, m.key or b"", m.value)
+            s.producer.poll(0)
+            time.sleep(0.05)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        with s.worker(config) as done:
+            time.sleep(3)  # both venues learned
+            assert s.kafka_alerts() == []
+            enabled.discard("kraken")
+            stale = wait_for(s.kafka_alerts, 1)
+            assert [(a.kind, a.source, a.is_open) for a in stale] == [
+                ("stale_source", "kraken", True)
+            ]
+            [published] = wait_for(lambda: s.nats_alerts("stale_source"), 1)
+            assert published == stale[0]
+            assert [a.alert_id for a in open_alerts(settings, s.endpoints, topic=s.alerts)] == [
+                stale[0].alert_id
+            ]
+            enabled.add("kraken")
+            both = wait_for(s.kafka_alerts, 2)
+            assert both[1].alert_id == stale[0].alert_id and both[1].resolved_at_ms is not None
+            assert wait_for(lambda: s.nats_alerts("stale_source"), 2)[1] == both[1]
+            assert open_alerts(settings, s.endpoints, topic=s.alerts) == []
+            time.sleep(1)
+        assert len(s.kafka_alerts()) == 2  # binance never alerted, kraken once
+        assert done and done[0].counts["messages"] > 20 and done[0].counts["published"] == 2
+    finally:
+        feeding.clear()
+        feeder.join(5)
+
+
+def test_dead_letter_burst_and_deviation_open_alerts_and_a_restart_takes_them_over(
+    kafka_bootstrap: str, settings: Settings, unique: str, own_nats: RestartableNats
+) -> None:
+    s = Setup(settings, kafka_bootstrap, own_nats.url, unique)
+    config = MonitorConfig(failure_min_messages=20, failure_rate_open=0.3, stale_min_ms=60_000,
+                           evaluate_every_ms=100, deviation_open_bps=100)  # fmt: skip
+    t = now_ms()
+    for exchange, price in [("binance", 2000.0), ("coinbase", 2001.0), ("kraken", 2080.0)]:
+        s.produce(s.prices, b"ETH-USDC", quote(exchange, price, t))
+    for i in range(10):
+        s.produce(s.prices, b"ETH-USDC", quote("coinbase", 2001.0, t + i))
+    for i in range(15):
+        letter = deadletter.DeadLetter(
+            reason="outlier" if i % 3 else "crossed_quote", detail="",
+            source_topic="market.prices.coinbase.eth-usdc", source_partition=0,
+            source_offset=i, source_timestamp_ms=t, dead_lettered_at_ms=t + i,
+            original_base64=b"{}",
+        )  # fmt: skip
+        s.produce(s.dead, b"market.prices.coinbase.eth-usdc", deadletter.encode(letter))
+    s.flush()
+    with s.worker(config):
+        wait_for(s.kafka_alerts, 2)
+        time.sleep(0.5)
+    by_kind = {a.kind: a for a in s.kafka_alerts()}
+    assert set(by_kind) == {"failure_rate", "price_deviation"}
+    failures = by_kind["failure_rate"]
+    # as much as was read by the first evaluation that saw 30 % of at least 20 messages
+    assert failures.source == "coinbase" and "mostly outlier" in failures.detail
+    assert (failures.figures or {})["rate"] >= 0.3
+    deviation = by_kind["price_deviation"]
+    assert deviation.source == "ETH-USDC" and deviation.detail.startswith("kraken at 2080")
+    assert wait_for(lambda: s.nats_alerts("failure_rate"), 1) == [failures]
+    assert wait_for(lambda: s.nats_alerts("price_deviation"), 1) == [deviation]
+    # a restart: the open alerts are taken over, not opened again; the venues quote in line again
+    with s.worker(config):
+        for exchange, price in [("binance", 2000.0), ("coinbase", 2001.0), ("kraken", 2000.5)]:
+            s.produce(s.prices, b"ETH-USDC", quote(exchange, price, now_ms()))
+        s.flush()
+        wait_for(s.kafka_alerts, 3)
+        time.sleep(0.5)
+    found = s.kafka_alerts()
+    assert len(found) == 3 and found[2].alert_id == deviation.alert_id
+    assert found[2].resolved_at_ms is not None
+    assert [a.alert_id for a in open_alerts(settings, s.endpoints, topic=s.alerts)] == [
+        failures.alert_id
+    ]
