@@ -2,15 +2,21 @@
 goes stale (on ``monitoring.alerts`` and on ``monitoring.alerts.stale_source``) and resolves
 when it comes back; a burst of dead letters opens a failure-rate alert, a venue off the others
 a price-deviation alert; a restarted monitor takes the open alerts over; ``open_alerts`` reads
-what ``lucent status`` shows."""
+what ``lucent status`` shows; ``lucent worker monitor`` itself starts and stops clean, and a
+wrong ``LUCENT_MONITOR_CONFIG`` stops it naming the field."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters import nats as nats_adapter
@@ -207,3 +213,46 @@ def test_dead_letter_burst_and_deviation_open_alerts_and_a_restart_takes_them_ov
     assert [a.alert_id for a in open_alerts(settings, s.endpoints, topic=s.alerts)] == [
         failures.alert_id
     ]
+
+
+def test_lucent_worker_monitor_starts_provisions_its_stream_and_stops_clean(
+    kafka_bootstrap: str, own_nats: RestartableNats, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "LUCENT_DATA_DIR": str(tmp_path),
+        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "LUCENT_NATS_URL": own_nats.url,
+        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",  # named, never contacted
+        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
+        "LUCENT_MONITOR_CONFIG": '{"stale_factor": 5}',
+    }
+    command = [sys.executable, "-m", "lucent_platform.cli", "worker", "monitor"]
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+
+    async def streams() -> list[str]:
+        client = await nats_adapter.connect(settings, own_nats.url)
+        try:
+            return [
+                s.config.name or "" for s in await nats_adapter.jetstream(client).streams_info()
+            ]
+        finally:
+            await client.close()
+
+    try:
+        deadline = time.monotonic() + 60
+        while "MONITORING" not in asyncio.run(streams()):
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.3)
+        time.sleep(1)  # subscribed and evaluating
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        log = worker.communicate(timeout=60)[0].decode()
+    assert worker.returncode == 0, log
+
+    wrong = {**env, "LUCENT_MONITOR_CONFIG": '{"stale": 5}'}
+    result = subprocess.run(command, env=wrong, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "unknown monitor config field(s) ['stale']" in result.stdout + result.stderr
