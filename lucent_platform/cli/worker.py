@@ -28,8 +28,12 @@ def worker(ctx: click.Context, name: str | None) -> None:
     if name not in WORKERS:
         choices = ", ".join(WORKERS) or "none yet"
         raise click.BadParameter(f"unknown worker {name!r}; choose one of: {choices}")
+    from streaming.metrics_server import serve
+
     settings = settings_from(ctx)
-    WORKERS[name](settings, resolve(settings))
+    endpoints = resolve(settings)
+    serve(settings, name)
+    WORKERS[name](settings, endpoints)
 
 
 COMMANDS = [worker]

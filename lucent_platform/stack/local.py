@@ -20,7 +20,7 @@ from lucent_platform.config import Settings
 from lucent_platform.stack import services
 from lucent_platform.stack.endpoints import STACK_FILE, Endpoints, read_stack_file
 from lucent_platform.stack.errors import StackError
-from lucent_platform.stack.ports import LOOPBACK, claim_port, is_listening
+from lucent_platform.stack.ports import LOOPBACK, claim_port, is_listening, metrics_ports
 from lucent_platform.stack.process import ServiceProcess
 from lucent_platform.stack.worker_records import (
     WORKERS_FILE,
@@ -240,8 +240,13 @@ class LocalStack:
             self.endpoints = endpoints = Endpoints(
                 **{**endpoints.__dict__, "dagster_url": f"http://{s.dagster_host}:{s.dagster_port}"}
             )
+        # Each worker serves its metrics on a port of its own (``workers.json`` records it).
+        host = self.settings.metrics_host
+        ports = metrics_ports(self.settings.metrics_port, self.workers, host)
         for name in self.workers:
-            self._launch(services.worker(name, {**env, **self.worker_env}, self.logs))
+            metrics = {"LUCENT_METRICS_HOST": host, "LUCENT_METRICS_PORT": str(ports[name])}
+            env_of = {**env, **metrics, **self.worker_env}
+            self._launch(services.worker(name, env_of, self.logs))
 
     def supervise(self, seconds: float | None = None) -> int:
         """Wait for Ctrl-C/SIGTERM (or ``seconds``); report a child that dies. Returns exit code."""

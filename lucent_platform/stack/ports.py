@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lucent_platform.stack.errors import StackError
 
@@ -40,6 +40,17 @@ def claim_port(port: int, *, what: str, setting: str, host: str = LOOPBACK) -> i
                 f"(`lsof -i :{port}`) or set {setting} to another port (0 picks a free one)"
             ) from None
     return port
+
+
+def metrics_ports(base: int, workers: Sequence[str], host: str = LOOPBACK) -> dict[str, int]:
+    """Each worker's metrics port for ``lucent up``: ``base``, ``base + 1``, … in order (a
+    busy one refused, naming ``LUCENT_METRICS_PORT``), or a free one each when ``base`` is 0."""
+    ports: dict[str, int] = {}
+    for i, name in enumerate(workers):
+        wanted = base + i if base else 0
+        what = f"worker {name}'s metrics"
+        ports[name] = claim_port(wanted, what=what, setting="LUCENT_METRICS_PORT", host=host)
+    return ports
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float, interval: float = 0.1) -> bool:

@@ -44,6 +44,7 @@ from lucent_platform.processing import deadletter
 from lucent_platform.stack.endpoints import Endpoints
 from lucent_platform.topics import DEADLETTER
 from streaming.domain.connection import connect_until_up, provision
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.runtime.metrics import WorkerMetrics
 
@@ -87,6 +88,7 @@ class Bridge:
         self.max_backoff_s = max_backoff_s
         self.log_every_s = log_every_s
         self.metrics = WorkerMetrics()
+        expose("bridge", group_id, self.metrics)
         self._delivery_failures = 0
 
     def run(self) -> WorkerMetrics:

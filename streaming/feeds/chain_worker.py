@@ -17,6 +17,7 @@ from collections.abc import Callable
 from lucent_platform.chains.config import chains_config
 from lucent_platform.config import Settings
 from lucent_platform.stack.endpoints import Endpoints
+from streaming.exposed import expose
 from streaming.feeds.chain import ChainFeed, ChainFrameHook, ChainMismatch, EnvelopeSink
 from streaming.lifecycle import StopSignal
 from streaming.publisher import Publisher
@@ -98,6 +99,9 @@ def main(settings: Settings, endpoints: Endpoints) -> None:
     stop = StopSignal().install()
     publisher = Publisher(settings, endpoints.kafka_bootstrap_servers)
     feeds = feeds_from(settings, publisher.publish_envelope, checkpoints=True)
+    expose("publisher", "chain", publisher)
+    for feed in feeds:
+        expose("chain", feed.chain, feed)
     log.info("chains %s publishing to %s", [f.chain for f in feeds], publisher.bootstrap_servers)
     try:
         asyncio.run(run_chains(feeds, lambda: stop.stopped))

@@ -28,6 +28,7 @@ from typing import Any
 from lucent_platform.config import Settings
 from lucent_platform.connectors import Connector, ParseResult, RawFrame, connector_for
 from lucent_platform.envelope import Envelope
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.publisher import Publisher
 
@@ -273,6 +274,8 @@ def feeds_from(
 def run(settings: Settings, publisher: Publisher, stop: StopSignal) -> list[VenueFeed]:
     """``LUCENT_FEED=live``: every configured exchange into the raw topics until stopped."""
     feeds = feeds_from(settings, publisher.publish_envelope)
+    for feed in feeds:
+        expose("venue", feed.exchange, feed)
     asyncio.run(run_venues(feeds, lambda: stop.stopped))
     for feed in feeds:
         log.info("%s: %s", feed.exchange, dict(feed.counts))

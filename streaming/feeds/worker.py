@@ -8,6 +8,7 @@ from pathlib import Path
 from lucent_platform.config import Settings
 from lucent_platform.recordings import read_recordings
 from lucent_platform.stack.endpoints import Endpoints
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.publisher import Publisher
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 def main(settings: Settings, endpoints: Endpoints) -> None:
     stop = StopSignal().install()
     publisher = Publisher(settings, endpoints.kafka_bootstrap_servers)
+    expose("publisher", "feed", publisher)
     feed = settings.feed
     log.info("feed %s publishing to %s", feed, endpoints.kafka_bootstrap_servers)
     try:

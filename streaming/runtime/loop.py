@@ -20,10 +20,12 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.topics import CHECKPOINTS
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.runtime.bounds import Bounds
 from streaming.runtime.checkpoints import Checkpoints, reader_factory
 from streaming.runtime.guarantees import AtLeastOnce, Guarantee, Offsets
+from streaming.runtime.lag import LAG_EVERY_S, consumer_lag
 from streaming.runtime.metrics import WorkerMetrics
 from streaming.runtime.output import OutputSink
 from streaming.runtime.records import InRecord, Output, Processor, Stateful
@@ -112,6 +114,8 @@ def run_worker(
     worker = _Worker(settings, bootstrap, group_id, processor, metrics, exactly_once,
                      instance_id, max_outstanding, pause_after_s, consumer_config or {},
                      producer_config or {}, bounds)  # fmt: skip
+    expose("stage", group_id, metrics)
+    expose("lag", group_id, worker)
     if isinstance(processor, Stateful):
         worker.state = Checkpoints(
             processor, checkpoint_topic, group_id, metrics,
@@ -150,6 +154,7 @@ class _Worker:
         self.tables: TableFollower | None = None  # tables joined, loaded before any input
         self.exactly_once = exactly_once
         self.held: set[Partition] = set()  # paused by the bounds, not by backpressure
+        self.lag: dict[Partition, int] = {}  # read by the metrics endpoint (streaming.exposed)
         self.metrics = metrics
         self.group_id = group_id
         self.assignment: set[Partition] = set()
@@ -198,7 +203,7 @@ class _Worker:
                 on_lost=self._on_lost,
             )  # fmt: skip
             log.info("worker %s subscribed to %s", self.group_id, list(subscribe))
-            next_log = last_input = time.monotonic()
+            next_log = next_lag = last_input = time.monotonic()
             while not stop.stopped and not (self.bounds and self.bounds.finished):
                 messages = self._next_batch(batch_size, batch_timeout_s, idle_timeout_s)
                 if self.tables is not None:
@@ -222,6 +227,9 @@ class _Worker:
                 if self.state is not None and not self.exactly_once and self.state.due():
                     # Not a drain: the loop keeps going while the batches before it finish.
                     self.guarantee.after_inflight(self.state.outputs(self.assignment))
+                if now >= next_lag:
+                    self.lag = consumer_lag(self.consumer, self.assignment)  # replaced whole
+                    next_lag = now + LAG_EVERY_S
                 if now >= next_log:
                     log.info("worker %s: %s", self.group_id, metrics.log_line())
                     next_log = now + log_every_s

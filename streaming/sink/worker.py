@@ -31,7 +31,9 @@ from lucent_platform.analytics.insert import delete_retracted, insert_rows
 from lucent_platform.analytics.migrate import migrate
 from lucent_platform.analytics.rows import TABLE_FOR_TOPIC
 from lucent_platform.config import Settings
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
+from streaming.runtime.lag import LAG_EVERY_S, consumer_lag
 from streaming.sink import ledger
 from streaming.sink.batches import Batch, Partition, PartitionBuffer
 from streaming.sink.mapping import Malformed, malformed_row, retraction_checks, rows_of
@@ -140,6 +142,8 @@ class ClickHouseSink:
         self.group_id = group_id
         self.options = options
         self.metrics = SinkMetrics()
+        expose("sink", group_id, self.metrics)
+        expose("lag", group_id, self)
         self.consumer: Consumer = kafka.consumer(
             settings, bootstrap, group_id, on_commit=self._on_commit,
             **{**CONSUMER_OVERRIDES, **consumer_config},
@@ -154,6 +158,7 @@ class ClickHouseSink:
         self.batches_inserted = 0
         self._next_commit = 0.0
         self._malformed_logged = 0
+        self.lag: dict[Partition, int] = {}  # read by the metrics endpoint (streaming.exposed)
 
     # --- the loop ------------------------------------------------------------------------
     def run(self, topics: list[str], stop: StopSignal) -> SinkMetrics:
@@ -167,8 +172,12 @@ class ClickHouseSink:
             )
             log.info("sink %s subscribed to %s → %s", self.group_id, topics, self.database)
             next_log = time.monotonic() + self.options.log_every_s
+            next_lag = time.monotonic()
             while not stop.stopped:
                 self._step()
+                if time.monotonic() >= next_lag:
+                    self.lag = consumer_lag(self.consumer, self.buffers)  # replaced whole
+                    next_lag = time.monotonic() + LAG_EVERY_S
                 if time.monotonic() >= next_log:
                     log.info("sink %s: %s", self.group_id, self.metrics.log_line())
                     next_log = time.monotonic() + self.options.log_every_s
