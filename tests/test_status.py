@@ -27,7 +27,6 @@ from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.worker_records import WorkerRecord, read_records, write_records
 from lucent_platform.status.gather import gather
 from lucent_platform.status.metrics_text import handled_total, latency_ms
-from lucent_platform.status.open_alerts import open_alerts
 from lucent_platform.status.snapshot import (
     WORKER_GROUPS,
     Snapshot,
@@ -103,27 +102,6 @@ def test_a_worker_without_a_group_is_counted_by_what_it_consumed_or_delivered() 
     assert handled_total("# TYPE x counter\nx_total 1\n") is None
 
 
-def test_an_alert_is_open_until_its_resolution_arrives() -> None:
-    def record(alert_id: str, kind: str, source: str, resolved: int | None) -> bytes:
-        data = {"alertId": alert_id, "kind": kind, "severity": "warning", "source": source,
-                "detail": f"no message from {source}", "openedAtMs": 1000}  # fmt: skip
-        if resolved is not None:
-            data["resolvedAtMs"] = resolved
-        return json.dumps({"messageType": "monitoring_alert", "data": data}).encode()
-
-    records = [
-        (1000, record("a1", "stale_source", "kraken", None)),
-        (1100, record("a2", "stale_source", "binance", None)),
-        (1200, b"not json"),
-        (1300, record("a1", "stale_source", "kraken", 1300)),
-    ]
-    (alert,) = open_alerts(records)
-    assert (alert.key, alert.message, alert.at_ms) == (
-        "stale_source binance", "no message from binance", 1000
-    )  # fmt: skip
-    assert open_alerts([]) == ()
-
-
 def test_worker_records_round_trip(tmp_path: Path) -> None:
     records = {"processor": WorkerRecord(42, "w.log", 1, None, 9100)}
     write_records(tmp_path, records)
@@ -133,6 +111,7 @@ def test_worker_records_round_trip(tmp_path: Path) -> None:
 
 
 def test_worker_groups_are_the_workers_own() -> None:
+    import streaming.monitor as monitor
     import streaming.processor as processor
     from streaming.apps import alerts, arbitrage, patterns, yields
     from streaming.bridge import worker as bridge
@@ -146,6 +125,7 @@ def test_worker_groups_are_the_workers_own() -> None:
         "patterns": patterns.GROUP_ID,
         "alerts": alerts.GROUP_ID,
         "bridge": bridge.GROUP_ID,
+        "monitor": monitor.GROUP_ID,
     }
 
 
@@ -248,6 +228,36 @@ def test_status_shows_every_worker_running_with_its_rate_and_lag(stack: LocalSta
     for name in STARTED:
         assert name in screen
     assert "Services" in screen and "Freshness" in screen
+
+
+def test_the_monitors_open_alerts_are_shown_until_resolved(stack: LocalStack) -> None:
+    import msgspec
+
+    from lucent_platform.adapters import kafka
+    from lucent_platform.messages.monitoring import MonitoringAlert
+    from lucent_platform.monitoring.alerts import envelope_bytes
+    from lucent_platform.topics import MONITORING_ALERTS
+
+    settings, endpoints = stack.settings, stack.endpoints
+    assert endpoints is not None
+    opened = MonitoringAlert(
+        alert_id="status-test", kind="stale_source", severity="warning", source="kraken",
+        detail="no message for 12.0 s (expected every 0.5 s)", opened_at_ms=int(time.time() * 1000),
+    )  # fmt: skip
+    producer = kafka.producer(settings, endpoints.kafka_bootstrap_servers)
+    producer.produce(MONITORING_ALERTS, envelope_bytes(opened), key=opened.alert_id)
+    producer.flush(10)
+    snapshot, _ = gather(settings, STARTED, rate_interval_s=0.1)
+    assert snapshot.alerts is not None
+    shown = [a for a in snapshot.alerts if a.key == "stale_source kraken"]
+    assert [(a.severity, a.message) for a in shown] == [("warning", opened.detail)]
+    assert "stale_source kraken" in _screen(snapshot)
+    resolved = msgspec.structs.replace(opened, resolved_at_ms=opened.opened_at_ms + 1)
+    producer.produce(MONITORING_ALERTS, envelope_bytes(resolved), key=opened.alert_id)
+    producer.flush(10)
+    snapshot, _ = gather(settings, STARTED, rate_interval_s=0.1)
+    assert snapshot.alerts is not None
+    assert "stale_source kraken" not in [a.key for a in snapshot.alerts]
 
 
 def test_a_killed_worker_shows_crashed_and_a_stopped_one_stopped(stack: LocalStack) -> None:

@@ -1,21 +1,18 @@
-"""Consumer groups' positions and a topic's newest records, for ``lucent status``.
+"""Consumer groups' committed offsets and the partitions' ends, for ``lucent status``.
 
 Nothing here joins a group: committed offsets come from an OffsetFetch through the admin
-client, watermarks and records from an unsubscribed probe, so asking never rebalances the
+client, watermarks from an unsubscribed probe, so asking never rebalances the
 workers that own the groups.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from lucent_platform.adapters.kafka import (
-    Record,
-    _as_bytes,
     committed_offsets,
     consumer,
     tails,
@@ -65,44 +62,3 @@ def ends(settings: Settings, bootstrap: str, on: list[Partition], timeout: float
     finally:
         probe.close()
     return {key: (tail.low, tail.high) for key, tail in found.items()}
-
-
-def newest_records(
-    settings: Settings, bootstrap: str, topic: str, per_partition: int = 200, idle: float = 0.3
-) -> list[Record] | None:
-    """Up to ``per_partition`` newest records of each partition of ``topic``, oldest first;
-    ``None`` when the topic does not exist."""
-    probe = consumer(settings, bootstrap, group_id=PROBE_GROUP)
-    try:
-        metadata = probe.list_topics(topic, timeout=10).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return None
-        starts = []
-        for p in metadata.partitions:
-            low, high = probe.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            if high > low:
-                starts.append(TopicPartition(topic, p, max(low, high - per_partition)))
-        if not starts:
-            return []
-        probe.assign(starts)
-        records: list[Record] = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            batch = probe.consume(num_messages=10_000, timeout=idle)
-            if not batch:
-                break
-            records += [
-                Record(
-                    topic,
-                    m.partition() or 0,
-                    m.offset() or 0,
-                    m.timestamp()[1],
-                    _as_bytes(m.key()),
-                    _as_bytes(m.value()),
-                )
-                for m in batch
-                if m.error() is None
-            ]
-        return sorted(records, key=lambda r: (r.timestamp_ms, r.partition, r.offset))
-    finally:
-        probe.close()

@@ -84,7 +84,7 @@ def _freshness(snapshot: Snapshot) -> Table | Text:
 
 def _alerts(snapshot: Snapshot) -> Table | Text:
     if snapshot.alerts is None:
-        return Text("Alerts: no monitoring.alerts topic (the monitor worker is not running)")
+        return Text("Alerts: not read (Kafka is down, or see the notes)", style="yellow")
     if not snapshot.alerts:
         return Text("Alerts: none open", style="green")
     table = Table(title="Open alerts", title_justify="left", expand=True)

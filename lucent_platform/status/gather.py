@@ -5,7 +5,7 @@ Sources: the stack's endpoints (``stack.json`` or the settings) probed for real,
 supervisor's worker records (``workers.json``) and the processes themselves, the consumer
 groups' committed offsets sampled twice (rate) against the partitions' ends (lag), each
 worker's metrics endpoint when it serves one (latency), ClickHouse's freshness query, and the
-newest records of the monitoring alerts topic when it exists.
+monitor's open alerts (``lucent_platform.monitoring.status``).
 """
 
 from __future__ import annotations
@@ -37,9 +37,6 @@ from lucent_platform.status.snapshot import (
     commit_rate,
     worker_state,
 )
-
-ALERTS_TOPIC = "monitoring.alerts"
-"""Where the monitor worker publishes its alerts (the catalog's name once it lands there)."""
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -105,7 +102,7 @@ def gather(
         if up["clickhouse"]:
             fresh = pool.submit(_freshness, settings, endpoints.clickhouse_url, notes)
         if up["kafka"]:
-            recent = pool.submit(_alerts, settings, endpoints.kafka_bootstrap_servers, notes)
+            recent = pool.submit(_alerts, settings, endpoints, notes)
         if offsets is not None:
             try:
                 lags, rates, sample = offsets.result()
@@ -335,15 +332,18 @@ def _freshness(settings: Settings, url: str, notes: list[str]) -> tuple[SourceFr
     )
 
 
-def _alerts(settings: Settings, bootstrap: str, notes: list[str]) -> tuple[OpenAlert, ...] | None:
-    from lucent_platform.adapters.kafka_groups import newest_records
-    from lucent_platform.status.open_alerts import open_alerts
+def _alerts(
+    settings: Settings, endpoints: Endpoints, notes: list[str]
+) -> tuple[OpenAlert, ...] | None:
+    """The monitor's alerts still open, newest first (``None``: the topic could not be read)."""
+    from lucent_platform.monitoring.status import open_alerts
 
     try:
-        records = newest_records(settings, bootstrap, ALERTS_TOPIC, per_partition=10_000)
+        found = open_alerts(settings, endpoints)
     except Exception as exc:  # the broker's errors are not importable here (layering)
         notes.append(f"alerts: {exc}")
         return None
-    if records is None:
-        return None
-    return open_alerts((r.timestamp_ms, r.value) for r in records)
+    return tuple(
+        OpenAlert(a.opened_at_ms, f"{a.kind} {a.source}", a.severity, a.detail)
+        for a in sorted(found, key=lambda a: a.opened_at_ms, reverse=True)
+    )

@@ -24,6 +24,7 @@ WORKER_GROUPS: dict[str, str] = {
     "patterns": topology.PATTERNS,
     "alerts": topology.ALERTS,
     "bridge": "lucent-bridge",
+    "monitor": "lucent-monitor",
 }
 """Worker → the consumer group it commits offsets as (the workers' own ``GROUP_ID``; a test
 checks they agree). The feeds, ``predictions``, ``agents`` and ``domain`` commit none."""
@@ -78,7 +79,7 @@ class Snapshot:
     services: tuple[ServiceStatus, ...] = ()
     workers: tuple[WorkerStatus, ...] = ()
     freshness: tuple[SourceFreshness, ...] = ()
-    alerts: tuple[OpenAlert, ...] | None = None  # None: no monitoring.alerts topic (yet)
+    alerts: tuple[OpenAlert, ...] | None = None  # None: not read (Kafka down, or it failed)
     notes: tuple[str, ...] = field(default=())  # parts that could not be read, and why
 
     def as_dict(self) -> dict[str, Any]:
