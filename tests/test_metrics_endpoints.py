@@ -30,10 +30,12 @@ from lucent_platform.simulator import MarketSimulator, SimulatorConfig
 from lucent_platform.stack.errors import StackError
 from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.ports import LOOPBACK, free_port, metrics_ports
-from lucent_platform.topics import fixed_topics
+from lucent_platform.topics import YIELD_OPPORTUNITIES, fixed_topics
 from streaming.exposed import expose
 from streaming.metrics_server import serve
 from streaming.publisher import Publisher
+from tests.domain_flow import bridge_in_thread, provision_topics, yield_signal
+from tests.domain_flow import produce as produce_records
 from tests.exchange_server import ExchangeServer, Script
 from tests.fixtures.clickhouse import EmbeddedClickHouse
 from tests.test_clickhouse_sink import TRADES, produce, recorded_trades, sink_env, start_sink
@@ -346,3 +348,47 @@ def _wait(port: int, ready: Callable[[Samples], bool], what: str) -> Samples:
             return samples
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_bridge_metrics_count_nats_acks_duplicates_and_dead_letters(
+    settings: Settings, own_broker: str, nats_url: str
+) -> None:
+    port = free_port()
+    server = serve(settings.model_copy(update={"metrics_port": port}), "bridge")
+    assert server is not None
+    provision_topics(settings, own_broker)
+    record, _ = yield_signal("metrics-pool")
+    try:
+        with bridge_in_thread(settings, own_broker, nats_url, group_id=f"bridge-{port}") as bridge:
+            stage = {"worker": "bridge", "stage": f"bridge-{port}"}
+            # the same record twice (a replay) and a record that is no envelope
+            produce_records(
+                settings, own_broker, YIELD_OPPORTUNITIES, [record, record, b"{not json"]
+            )
+            first = _wait(port, lambda s: total(s, "lucent_messages_in_total", **stage) >= 3,
+                          "three records in")  # fmt: skip
+            other, _ = yield_signal("metrics-pool-2")
+            produce_records(settings, own_broker, YIELD_OPPORTUNITIES, [other])
+            second = _wait(
+                port,
+                lambda s: (
+                    total(s, "lucent_nats_publish_acks_total", **stage)
+                    > total(first, "lucent_nats_publish_acks_total", **stage)
+                ),
+                "one more acknowledged",
+            )
+            lagged = _wait(
+                port,
+                lambda s: any(n == "lucent_consumer_lag" and ("stage", stage["stage"]) in labels
+                              for n, labels in s),
+                "the bridge's lag",
+            )  # fmt: skip
+            counts = bridge.counts
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert total(first, "lucent_nats_publish_acks_total", **stage) == 1
+    assert total(first, "lucent_nats_publish_duplicates_total", **stage) == 1
+    assert total(first, "lucent_messages_dead_lettered_total", reason="undecodable", **stage) == 1
+    assert total(second, "lucent_messages_out_total", **stage) == 2 == counts["published"]
+    assert total(lagged, "lucent_consumer_lag", **stage) == 0

@@ -46,6 +46,7 @@ from lucent_platform.topics import DEADLETTER
 from streaming.domain.connection import connect_until_up, provision
 from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
+from streaming.runtime.lag import LAG_EVERY_S, consumer_lag
 from streaming.runtime.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class Bridge:
         self.log_every_s = log_every_s
         self.metrics = WorkerMetrics()
         expose("bridge", group_id, self.metrics)
+        expose("lag", group_id, self)
+        self.lag: dict[tuple[str, int], int] = {}  # read by the metrics endpoint
         self._delivery_failures = 0
 
     def run(self) -> WorkerMetrics:
@@ -110,8 +113,13 @@ class Bridge:
                 list(commands.SUBJECT_FOR_TOPIC), on_assign=self._assigned, on_revoke=self._revoked
             )
             next_log = time.monotonic() + self.log_every_s
+            next_lag = time.monotonic()
             while not self.stop.stopped:
                 messages = await asyncio.to_thread(self._next_batch, consumer)
+                if time.monotonic() >= next_lag:  # between batches: the consumer is idle
+                    owned = [(tp.topic, tp.partition) for tp in consumer.assignment()]
+                    self.lag = consumer_lag(consumer, owned)  # replaced whole
+                    next_lag = time.monotonic() + LAG_EVERY_S
                 if messages and not await self._forward(js, consumer, producer, messages):
                     break  # stopped while NATS was down: the batch is read again next time
                 if time.monotonic() >= next_log:
