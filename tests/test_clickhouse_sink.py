@@ -220,7 +220,10 @@ def test_clickhouse_down_for_ten_seconds_loses_nothing(
         sink.join(60)
         server.stop()
     counts = metrics[0].counts
-    assert counts["insert_failures"] >= 1 and counts["retries"] >= 1 and counts["pauses"] >= 1
+    # the outage meets whichever ClickHouse call comes next: a batch insert, or the ledger read
+    # of a partition assigned meanwhile (which comes first depends on the box's timing)
+    failures = counts["insert_failures"] + counts["ledger_failures"]
+    assert failures >= 1 and counts["retries"] >= 1 and counts["pauses"] >= 1
     assert counts["malformed"] == 2
 
 
