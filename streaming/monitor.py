@@ -37,6 +37,7 @@ from lucent_platform.monitoring.monitor import Monitor
 from lucent_platform.stack.endpoints import Endpoints
 from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, normalized
 from streaming.domain.connection import connect_until_up, provision
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.runtime.metrics import WorkerMetrics
 
@@ -91,6 +92,8 @@ class MonitorWorker:
         self.publish_timeout_s = publish_timeout_s
         self.log_every_s = log_every_s
         self.metrics = WorkerMetrics()
+        # read like the bridge's: consumed in, published to NATS out, the rest as events
+        expose("bridge", group_id, self.metrics)
         self.monitor = Monitor(self.config, started_ms=clock())
 
     def run(self) -> WorkerMetrics:

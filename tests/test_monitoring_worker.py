@@ -31,6 +31,7 @@ from lucent_platform.simulator import AnomalyRates, MarketSimulator, SimulatorCo
 from lucent_platform.stack.endpoints import Endpoints
 from lucent_platform.subjects import monitoring_alert
 from lucent_platform.topics import TopicSpec
+from streaming.exposed import exposed
 from streaming.lifecycle import StopSignal
 from streaming.monitor import run
 from streaming.runtime import WorkerMetrics
@@ -159,6 +160,8 @@ def test_a_simulated_venue_that_stops_goes_stale_and_resolves_when_it_returns(
             assert both[1].alert_id == stale[0].alert_id and both[1].resolved_at_ms is not None
             assert wait_for(lambda: s.nats_alerts("stale_source"), 2)[1] == both[1]
             assert open_alerts(settings, s.endpoints, topic=s.alerts) == []
+            [shown] = [e for e in exposed() if e.name == s.group]  # on the metrics endpoint
+            assert shown.kind == "bridge" and shown.obj.counts["published"] == 2
             time.sleep(1)
         assert len(s.kafka_alerts()) == 2  # binance never alerted, kraken once
         assert done and done[0].counts["messages"] > 20 and done[0].counts["published"] == 2
