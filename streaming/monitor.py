@@ -11,6 +11,11 @@ transitions wait and are published again at every evaluation until acknowledged;
 them already. At start the alerts still open on the topic are taken over, so a restart
 resolves them rather than opening them twice.
 
+Run one instance: a second one in the group would get half the partitions and see every
+source through half its pairs (intervals learned too long, deviations over fewer venues).
+After a long stop it resumes from its committed offsets, so sources look stale until it has
+caught up with the backlog (their alerts then resolve).
+
 A loop of its own, like the bridge's (``streaming/bridge/worker.py``), not ``run_worker``:
 it needs a NATS output next to Kafka's and a clock-driven evaluation, and no window state.
 """
