@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Message, TopicPartition
 from nats.errors import Error as NatsError
 
 from lucent_platform.adapters import kafka
@@ -44,6 +44,7 @@ from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, normaliz
 from streaming.domain.connection import connect_until_up, provision
 from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
+from streaming.runtime.consume import next_batch
 from streaming.runtime.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
@@ -149,21 +150,7 @@ class MonitorWorker:
             log.info("monitor stopped: %s", self._log_line())
 
     def _next_batch(self, consumer: Any) -> list[Message]:
-        first = consumer.poll(0.1)
-        if first is None:
-            return []
-        rest = consumer.consume(self.batch_size - 1, 0) if self.batch_size > 1 else []
-        good = []
-        for m in [first, *rest]:
-            error = m.error()
-            if error is None:
-                good.append(m)
-            elif error.code() != KafkaError._PARTITION_EOF:
-                self.metrics.counts["consume_errors"] += 1
-                log.warning("monitor consumer: %s", error)
-                if error.fatal():
-                    raise KafkaException(error)
-        return good
+        return next_batch(consumer, self.batch_size, self.metrics.counts)
 
     def _observe(self, consumer: Any, batch: list[Message]) -> None:
         counts = self.metrics.counts

@@ -46,6 +46,7 @@ from lucent_platform.topics import DEADLETTER
 from streaming.domain.connection import connect_until_up, provision
 from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
+from streaming.runtime.consume import next_batch
 from streaming.runtime.lag import LAG_EVERY_S, consumer_lag
 from streaming.runtime.metrics import WorkerMetrics
 
@@ -132,21 +133,7 @@ class Bridge:
             log.info("bridge stopped: %s", self._log_line())
 
     def _next_batch(self, consumer: Any) -> list[Message]:
-        first = consumer.poll(0.1)
-        if first is None:
-            return []
-        rest = consumer.consume(self.batch_size - 1, 0) if self.batch_size > 1 else []
-        good = []
-        for m in [first, *rest]:
-            error = m.error()
-            if error is None:
-                good.append(m)
-            elif error.code() != KafkaError._PARTITION_EOF:
-                self.metrics.counts["consume_errors"] += 1
-                log.error("consumer error: %s", error)
-                if error.fatal():
-                    raise KafkaException(error)
-        return good
+        return next_batch(consumer, self.batch_size, self.metrics.counts)
 
     async def _forward(
         self, js: Any, consumer: Any, producer: Any, messages: list[Message]

@@ -1,0 +1,38 @@
+"""One batch off a plain consumer, for the workers that run their own loop (bridge, monitor).
+
+``next_batch`` polls for the first record (so an idle worker sleeps in librdkafka, not in
+Python), takes whatever else is already fetched, and returns the records without errors:
+end-of-partition events are dropped, other errors counted as ``consume_errors`` and logged, and
+a fatal one raised. (The micro-batch runtime has its own, which also re-reads after a rebalance.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message
+
+log = logging.getLogger(__name__)
+
+
+def next_batch(
+    consumer: Any, size: int, counts: Counter[str], *, idle_timeout: float = 0.1
+) -> list[Message]:
+    """Up to ``size`` records: the first within ``idle_timeout`` s, then those already fetched."""
+    first = consumer.poll(idle_timeout)
+    if first is None:
+        return []
+    rest = consumer.consume(size - 1, 0) if size > 1 else []
+    good = []
+    for message in [first, *rest]:
+        error = message.error()
+        if error is None:
+            good.append(message)
+        elif error.code() != KafkaError._PARTITION_EOF:
+            counts["consume_errors"] += 1
+            log.error("consumer error: %s", error)
+            if error.fatal():
+                raise KafkaException(error)
+    return good
