@@ -118,16 +118,8 @@ def answer_updated_envelopes(
     once the feed is registered.
     """
     round_ = decode_answer_updated(log.topics, log.data)
-    feed = feed_at(log.chain, log.address)
-    flags: list[str] = []
-    if feed is None:
-        pair, price = f"UNKNOWN-{log.address}", 0.0
-        flags.append("unknown_feed")
-    else:
-        pair, price = feed.pair, float(round_.price(feed.decimals))
     now_ms = block_time_ms if block_time_ms is not None else received_ms
-    if round_.age_s(now_ms) > max_age_s:
-        flags.append("stale")
+    pair, price, flags = _chainlink_price(log.chain, log.address, round_, now_ms, max_age_s)
     data = PriceUpdate(
         exchange="chainlink",
         pair=pair,
@@ -167,16 +159,8 @@ def latest_round_envelope(
     """
     round_ = decode_latest_round_data(result)
     feed_address = feed_address.lower()
-    feed = feed_at(chain, feed_address)
-    flags: list[str] = []
-    if feed is None:
-        pair, price = f"UNKNOWN-{feed_address}", 0.0
-        flags.append("unknown_feed")
-    else:
-        pair, price = feed.pair, float(round_.price(feed.decimals))
     now_ms = block_time_ms if block_time_ms is not None else received_ms
-    if round_.age_s(now_ms) > max_age_s:
-        flags.append("stale")
+    pair, price, flags = _chainlink_price(chain, feed_address, round_, now_ms, max_age_s)
     data = PriceUpdate(exchange="chainlink", pair=pair, price=price, chain=chain)
     key = (chain, feed_address, round_.round_id, data.message_type, "round")
     return _oracle_envelope(data, chain, key, round_.updated_at_s, received_ms, flags)
@@ -209,6 +193,23 @@ def band_reference_envelope(
     )
     key = (chain, reference.lower(), data.pair, ref.updated_at_s, data.message_type, "band")
     return _oracle_envelope(data, chain, key, ref.updated_at_s, received_ms, flags)
+
+
+def _chainlink_price(
+    chain: str, address: str, round_: OracleRound, now_ms: int, max_age_s: int
+) -> tuple[str, float, list[str]]:
+    """A round's pair, price and flags: decimals from the registry (else ``unknown_feed``,
+    pair ``UNKNOWN-<address>``, price 0.0), ``stale`` when older than ``max_age_s``."""
+    feed = feed_at(chain, address)
+    flags: list[str] = []
+    if feed is None:
+        pair, price = f"UNKNOWN-{address}", 0.0
+        flags.append("unknown_feed")
+    else:
+        pair, price = feed.pair, float(round_.price(feed.decimals))
+    if round_.age_s(now_ms) > max_age_s:
+        flags.append("stale")
+    return pair, price, flags
 
 
 def _oracle_envelope(
