@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fixtures.threaded_app import ServedApp, serve_in_thread
 
 Responder = Callable[[dict[str, str]], Any]
 """A REST body computed from the request's query parameters."""
@@ -50,6 +51,7 @@ class ExchangeServer:
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
+    _served: ServedApp | None = None
 
     @property
     def ws_url(self) -> str:
@@ -60,38 +62,22 @@ class ExchangeServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ExchangeServer:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("local exchange server did not start")
+        served = self._served = serve_in_thread(self._app, "local exchange server")
+        self._loop, self._runner, self.port = served.loop, served.runner, served.port
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._loop is not None and self._runner is not None:
+        if self._loop is not None:
             self._loop.call_soon_threadsafe(self._closing.set)
-            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            future.result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
+            assert self._served is not None
+            self._served.stop()
 
-    def _serve(self, ready: threading.Event) -> None:
-        self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
-        self._closing = asyncio.Event()
+    def _app(self) -> web.Application:
+        self._closing = asyncio.Event()  # in the server's loop: its websockets wait on it
         app = web.Application()
         app.router.add_get("/ws{tail:.*}", self._websocket)
         app.router.add_get("/{tail:.*}", self._http)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        server = site._server
-        if server is None or not server.sockets:
-            raise RuntimeError("the local exchange server has no socket")
-        self.port = server.sockets[0].getsockname()[1]
-        ready.set()
-        self._loop.run_forever()
+        return app
 
     async def _http(self, request: web.Request) -> web.Response:
         self.rest_requests.append(request.path_qs)
