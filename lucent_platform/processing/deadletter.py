@@ -13,13 +13,26 @@ dead letter as it travels::
 
 ``messageId``/``messageType`` are there when the header could be read; ``originalNull`` marks
 a record that had no value at all (a tombstone), whose ``originalBase64`` is then empty.
+
+An original over ``MAX_ORIGINAL_BYTES`` (512 KiB; market messages are a few kB) travels cut to
+that many bytes, with ``originalTruncated``, its full ``originalSize`` and ``originalSha256``:
+whole, its base64 would pass the producers' 1 MB message limit and the worker could not write
+the dead letter at all (a 900 kB garbage record once stopped the processor that way). The full
+bytes stay in the source topic at ``sourceTopic``/``sourcePartition``/``sourceOffset`` for as
+long as its retention keeps them; the hash proves a copy fetched from there is the same record.
 """
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 import msgspec
+
+MAX_ORIGINAL_BYTES = 512 * 1024
+"""The most of a record's bytes a dead letter carries (base64 makes it 683 KiB, under the
+producers' 1,000,000-byte ``message.max.bytes`` with room for the rest of the letter)."""
+MAX_DETAIL_CHARS = 2000
 
 
 class Reason(StrEnum):
@@ -61,6 +74,9 @@ class DeadLetter(msgspec.Struct, rename="camel", frozen=True, omit_defaults=True
     message_id: str | None = None
     message_type: str | None = None
     original_null: bool = False
+    original_truncated: bool = False
+    original_size: int | None = None  # the full record's bytes, when truncated
+    original_sha256: str | None = None  # hex digest of the full record, when truncated
 
 
 _encoder = msgspec.json.Encoder()
@@ -68,7 +84,21 @@ _decoder = msgspec.json.Decoder(DeadLetter)
 
 
 def encode(letter: DeadLetter) -> bytes:
-    """The dead letter as JSON; text that is not valid UTF-8 is escaped, never an error."""
+    """The dead letter as JSON; text that is not valid UTF-8 is escaped, never an error, and
+    an original over ``MAX_ORIGINAL_BYTES`` is cut to it (size and hash kept)."""
+    if len(letter.detail) > MAX_DETAIL_CHARS:  # a detail quoting a huge field of the input
+        letter = msgspec.structs.replace(
+            letter, detail=letter.detail[:MAX_DETAIL_CHARS] + f"… ({len(letter.detail)} chars)"
+        )
+    original = letter.original_base64
+    if len(original) > MAX_ORIGINAL_BYTES:
+        letter = msgspec.structs.replace(
+            letter,
+            original_base64=bytes(original[:MAX_ORIGINAL_BYTES]),
+            original_truncated=True,
+            original_size=len(original),
+            original_sha256=hashlib.sha256(original).hexdigest(),
+        )
     try:
         return _encoder.encode(letter)
     except UnicodeEncodeError:  # a lone surrogate in a detail or id taken from bad input

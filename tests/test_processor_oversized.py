@@ -1,0 +1,127 @@
+"""Oversized input: a record too big for its dead letter to carry whole.
+
+A 900 kB garbage record once stopped the processor: its dead letter (the original in base64,
+1.2 MB) passed the producer's 1 MB message limit and ``produce`` raised out of the loop, on
+every restart again. Now the letter carries the first ``MAX_ORIGINAL_BYTES`` with the full
+size and hash, and the processor goes on with the records behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lucent_platform.adapters import kafka
+from lucent_platform.config import Settings
+from lucent_platform.processing.deadletter import (
+    MAX_DETAIL_CHARS,
+    MAX_ORIGINAL_BYTES,
+    DeadLetter,
+    decode,
+    encode,
+)
+from lucent_platform.simulator import MarketSimulator, SimulatorConfig
+from lucent_platform.topics import DEADLETTER, fixed_topics
+from streaming.publisher import Publisher
+from tests.test_runtime_loop import committed, high_watermarks
+
+START_MS = 1_795_000_000_000
+PRODUCER_LIMIT = 1_000_000  # librdkafka's default message.max.bytes, which our producers keep
+
+
+def _letter(original: bytes, detail: str = "not an envelope") -> DeadLetter:
+    return DeadLetter(
+        reason="undecodable", detail=detail, source_topic="market.prices.binance.btc-usdt",
+        source_partition=0, source_offset=7, source_timestamp_ms=START_MS,
+        dead_lettered_at_ms=START_MS + 1, original_base64=original,
+    )  # fmt: skip
+
+
+def test_a_small_original_travels_whole() -> None:
+    letter = decode(encode(_letter(b"\xff\xfe garbage")))
+    assert letter.original_base64 == b"\xff\xfe garbage"
+    assert not letter.original_truncated and letter.original_size is None
+
+
+def test_an_oversized_original_is_cut_with_its_size_and_hash() -> None:
+    original = os.urandom(900_000)
+    value = encode(_letter(original, detail="x" * 50_000))
+    assert len(value) < PRODUCER_LIMIT
+    letter = decode(value)
+    assert letter.original_truncated
+    assert letter.original_base64 == original[:MAX_ORIGINAL_BYTES]
+    assert letter.original_size == len(original)
+    assert letter.original_sha256 == hashlib.sha256(original).hexdigest()
+    assert len(letter.detail) < MAX_DETAIL_CHARS + 50 and letter.detail.endswith("(50000 chars)")
+
+
+def test_processor_dead_letters_a_900_kb_record_and_goes_on(
+    own_broker: str, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    kafka.provision(
+        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
+        min_insync_replicas=1,
+    )  # fmt: skip
+    simulator = MarketSimulator(
+        SimulatorConfig(pairs=("BTC-USDT",), rate_multiplier=1.0), start_ms=START_MS
+    )
+    messages = list(simulator.run(20_000))
+    huge = b"\xff" + b"x" * 900_000  # not UTF-8, not JSON, nearly the broker's limit
+    publisher = Publisher(settings, own_broker)
+    topic = messages[0].topic
+    publisher.publish(topic, b"huge", huge)
+    for message in messages:
+        publisher.publish(message.topic, message.key, message.value)
+    assert publisher.flush(30) == 0
+
+    env = {
+        **os.environ,
+        "LUCENT_DATA_DIR": str(tmp_path),
+        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
+        "LUCENT_NATS_URL": "nats://127.0.0.1:9",
+        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",
+        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "lucent_platform.cli", "worker", "processor"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    partitions = _partitions(settings, own_broker, topic)
+    ends = high_watermarks(settings, own_broker, topic, partitions)
+    deadline = time.monotonic() + 120
+    done: list[int] = []
+    try:  # until the processor has committed past every record of the topic, the huge one too
+        while time.monotonic() < deadline and worker.poll() is None:
+            done = committed(settings, own_broker, "lucent-processor", topic, partitions)
+            if done == ends:
+                break
+            time.sleep(1)
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+        log = worker.communicate(timeout=60)[0].decode()
+    assert worker.returncode == 0, log[-3000:]
+    assert done == ends, (done, ends, log[-2000:])
+    letters = [
+        decode(r.value or b"")
+        for r in kafka.read_topic(settings, own_broker, DEADLETTER, limit=1_000)
+    ]
+    cut = [letter for letter in letters if letter.original_truncated]
+    assert len(cut) == 1, letters
+    assert cut[0].original_size == len(huge)
+    assert cut[0].original_sha256 == hashlib.sha256(huge).hexdigest()
+    assert cut[0].original_base64 == huge[:MAX_ORIGINAL_BYTES]
+
+
+def _partitions(settings: Settings, bootstrap: str, topic: str) -> int:
+    probe = kafka.consumer(settings, bootstrap, "partitions")
+    try:
+        return len(probe.list_topics(topic, timeout=10).topics[topic].partitions)
+    finally:
+        probe.close()
