@@ -26,7 +26,9 @@ from lucent_platform.topics import AGENTS_PREDICTIONS, DEADLETTER, Kind, normali
 from streaming.agents.follow import CLIENT_ID, PriceFollower
 from streaming.agents.recorder import DURABLE, FILTER, Recorder
 from streaming.agents.replies import serve, wall_ms
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
+from streaming.runtime.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +69,14 @@ async def _run(
     filter_subject: str,
     clock_ms: Callable[[], int],
 ) -> Counter[str]:
-    counts: Counter[str] = Counter()
+    metrics = WorkerMetrics()
+    counts = metrics.counts
     market = LiveMarket()
-    follower = PriceFollower(settings, bootstrap, prices_topic, market)
+    follower = PriceFollower(settings, bootstrap, prices_topic, market, metrics)
+    # On the metrics endpoint: prices consumed (the rate), queries and predictions as events,
+    # a price's Kafka timestamp → in the market as latency, the follower's lag.
+    expose("stage", CLIENT_ID, metrics)
+    expose("lag", CLIENT_ID, follower)
     producer = kafka.producer(settings, bootstrap, **{"client.id": CLIENT_ID})
     client = await nats_adapter.connect(settings, nats_url, name=CLIENT_ID)
     try:
@@ -91,7 +98,6 @@ async def _run(
                  "agents.query.>", filter_subject, predictions_topic)  # fmt: skip
         await asyncio.gather(_follow(follower, stop), _record(recorder, stop))
         await recorder.drain()
-        counts.update(follower.counts)
         return counts
     finally:
         follower.close()
@@ -101,9 +107,9 @@ async def _run(
 
 async def _follow(follower: PriceFollower, stop: StopSignal) -> None:
     while not stop.stopped:
-        values = await asyncio.to_thread(follower.poll, 0.2)
-        if values:
-            follower.apply(values)
+        records = await asyncio.to_thread(follower.poll, 0.2)
+        if records:
+            follower.apply(records)
         else:
             await asyncio.sleep(0)  # let queries in between empty polls
 

@@ -48,6 +48,7 @@ from lucent_platform.stack.endpoints import Endpoints
 from streaming.domain.connection import connect_until_up, provision
 from streaming.domain.handler import Appended, ConflictsExhausted, DomainHandler
 from streaming.domain.prices import PriceFollower
+from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.runtime.metrics import WorkerMetrics
 
@@ -62,10 +63,12 @@ def clock_ms() -> int:
 
 
 class DomainWorker:
-    """``metrics.counts``: ``commands``, ``acked``, ``malformed``, ``retried`` (nak'ed),
-    ``announced``, ``announce_failures``, ``appended.{EventType}``, ``already_recorded``,
-    ``version_conflicts``, ``fetch_errors``; ``end_to_end_ms``: the command issued by the
-    bridge → acked here (all its events appended and announced)."""
+    """``metrics.counts``: ``consumed`` (commands fetched), ``acked``, ``malformed``,
+    ``retried`` (nak'ed), ``announced``, ``announce_failures``, ``appended.{EventType}``,
+    ``already_recorded``, ``version_conflicts``, ``fetch_errors``; ``end_to_end_ms``: the
+    command issued by the bridge → acked here (all its events appended and announced);
+    ``lag``: commands still pending on the durable consumer after the last fetch. Both are
+    on the metrics endpoint (stage = the durable consumer's name)."""
 
     def __init__(
         self,
@@ -92,6 +95,9 @@ class DomainWorker:
         self.log_every_s = log_every_s
         self.metrics = WorkerMetrics()
         self.handler = DomainHandler(store, self.config, clock_ms, self.metrics.counts)
+        self.lag: dict[tuple[str, int], int] = {}  # read by the metrics endpoint
+        expose("stage", durable, self.metrics)
+        expose("lag", durable, self)
         self._owed: list[Appended] = []  # portfolio-check events whose announcement failed
 
     def run(self) -> WorkerMetrics:
@@ -122,6 +128,10 @@ class DomainWorker:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 backoff = 0.1
+                # JetStream's count of what is left after the newest message fetched (none
+                # fetched within the timeout: nothing left).
+                pending = messages[-1].metadata.num_pending if messages else 0
+                self.lag = {(COMMANDS_STREAM, 0): pending}
                 for message in messages:
                     await self._handle(js, message)
                 now = time.monotonic()
@@ -137,7 +147,7 @@ class DomainWorker:
 
     async def _handle(self, js: Any, message: Any) -> None:
         counts = self.metrics.counts
-        counts["commands"] += 1
+        counts["consumed"] += 1
         try:
             command = commands.decode(message.data)
             appended = self.handler.handle(command)
@@ -226,7 +236,7 @@ class DomainWorker:
         recommended = c[f"appended.{events.POSITION_RECOMMENDED}"]
         rebalances = c[f"appended.{events.REBALANCE_TRIGGERED}"]
         return (
-            f"commands={c['commands']} acked={c['acked']} malformed={c['malformed']} "
+            f"commands={c['consumed']} acked={c['acked']} malformed={c['malformed']} "
             f"recommendations={recommended} rebalances={rebalances} "
             f"conflicts={c['version_conflicts']} announced={c['announced']} "
             f"e2e_p50={e2e.quantile(0.5):.1f}ms e2e_p99={e2e.quantile(0.99):.1f}ms"
