@@ -14,11 +14,16 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["stage", "sink", "bridge", "lag", "venue", "chain", "publisher"]
+Kind = Literal[
+    "stage", "sink", "bridge", "lag", "venue", "chain", "publisher", "sources", "broker", "monitor"
+]
 """How to read the object: a runtime stage (``WorkerMetrics``), the ClickHouse sink
 (``SinkMetrics``), the NATS bridge (``WorkerMetrics`` with publish counts), a consumer's
 lag (``lag``: records behind per (topic, partition)), a venue feed or a
-chain feed (``counts``, and ``gauges`` for chains), a Kafka publisher (``counts``)."""
+chain feed (``counts``, and ``gauges`` for chains), a Kafka publisher (``counts``), the
+processor's per-source message ages (``sources``: a ``processing.latency.SourceLatency``),
+the broker's health (``broker``: a ``streaming.broker_watch.BrokerWatch``), the stream
+monitor's findings (``monitor``: a ``streaming.monitor.MonitorWorker``, its ``figures``)."""
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ class Bridge:
                 counts["dead_lettered"] += 1
                 counts[f"dead.{rejected.reason}"] += 1
         counts["consumed"] += len(messages)
+        self.metrics.traffic.consumed((m.topic() or "" for m in messages), len(messages))
         if not await self._publish_all(js, consumer, pending):
             return False
         if producer.flush(30) or self._delivery_failures:
@@ -233,9 +234,11 @@ class Bridge:
 
     def _assigned(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
         self.metrics.counts["rebalances"] += 1
+        self.metrics.traffic.rebalanced("assign", len(partitions))
         log.info("bridge assigned %s", [(tp.topic, tp.partition) for tp in partitions])
 
     def _revoked(self, _consumer: Any, partitions: list[TopicPartition]) -> None:
+        self.metrics.traffic.rebalanced("revoke", len(partitions))
         log.info("bridge revoked %s", [(tp.topic, tp.partition) for tp in partitions])
 
     def _log_line(self) -> str:

@@ -13,6 +13,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -35,6 +36,7 @@ from streaming.runtime.transactions import ExactlyOnce, transactional_config
 log = logging.getLogger(__name__)
 
 Partition = tuple[str, int]
+_TOPIC = attrgetter("topic")
 
 
 def tune_gc_for_streaming() -> None:
@@ -345,6 +347,7 @@ class _Worker:
             starts.setdefault((topic, partition), offset)
         result = self.processor.process(records)
         metrics.counts["consumed"] += len(records)
+        metrics.traffic.consumed(map(_TOPIC, records), len(records))
         metrics.counts.update(result.counts)
         outputs: Sequence[Output] = result.outputs
         if self.state is not None:
@@ -377,6 +380,7 @@ class _Worker:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gained = [(tp.topic, tp.partition) for tp in partitions]
         self.metrics.counts["rebalances"] += 1
+        self.metrics.traffic.rebalanced("assign", len(gained))
         self.generation += 1
         self.assignment.update(gained)
         log.info("worker %s assigned %s", self.group_id, gained)
@@ -408,6 +412,7 @@ class _Worker:
     def _lose(self, partitions: list[TopicPartition], *, lost: bool) -> None:
         gone = [(tp.topic, tp.partition) for tp in partitions]
         log.info("worker %s %s %s", self.group_id, "lost" if lost else "revoked", gone)
+        self.metrics.traffic.rebalanced("lost" if lost else "revoke", len(gone))
         self.guarantee.revoked(gone, lost=lost)
         if self.state is not None:
             if not lost:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 BOUND_CHECK_EVERY = 1024  # outputs between two looks at the outstanding count
+_TOPIC = attrgetter("topic")
 
 
 class DeliveryFailed(RuntimeError):
@@ -71,6 +73,7 @@ class OutputSink:
             if i % BOUND_CHECK_EVERY == 0 and len(self.producer) > self.max_outstanding:
                 self.relieve(self.max_outstanding // 2)
         self.metrics.counts["produced"] += len(outputs)
+        self.metrics.traffic.produced(map(_TOPIC, outputs))
 
     def relieve(self, target: int) -> None:
         """Serve the producer until ≤ ``target`` outputs are outstanding; pause if it drags."""
