@@ -12,6 +12,7 @@ from assets.archive import raw_tables
 from assets.datasets import features
 from assets.history import history_daily_schedule, history_job, ohlcv_history, trades_history
 from assets.models import baseline
+from assets.monitor_alerts import monitor_alert_checks
 from assets.provision import PROVISIONING, provision_job
 from assets.quality import quality_checks, quality_job, quality_schedule
 from assets.streams import stream_specs
@@ -28,19 +29,21 @@ from resources.schema_registry import SchemaRegistryResource
 from sensors.instruments import instrument_partitions_sensor
 from sensors.stream_observations import stream_observations_sensor
 
+settings = load_settings()  # read once, as the location loads
+
 defs = dg.Definitions(
     assets=[
         *PROVISIONING,
         # The feeds, topics and tables the workers write (external: observed, not run), for
-        # the configured exchanges × pairs; settings are read once, here, as the location loads.
-        *stream_specs(load_settings()),
+        # the configured exchanges × pairs (the settings read above).
+        *stream_specs(settings),
         features,
         baseline,
         raw_tables,
         ohlcv_history,
         trades_history,
     ],
-    asset_checks=quality_checks,
+    asset_checks=[*quality_checks, monitor_alert_checks(settings)],
     jobs=[provision_job, history_job, quality_job],
     schedules=[history_daily_schedule, quality_schedule],
     sensors=[instrument_partitions_sensor, stream_observations_sensor],

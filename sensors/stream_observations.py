@@ -7,6 +7,11 @@ not yet committed past), ``lag total``, ``messages written`` (summed high waterm
 and time per topic), and ``newest record`` (the latest partition's last record timestamp).
 Per table (``clickhouse/<table>``): ``rows`` and ``newest row``. Both carry the newest time as
 ``dagster/last_updated_timestamp``, which Dagster's last-update freshness checks read.
+The stream monitor's open alerts (``monitoring.alerts``): each feed (``feeds/<source>``) and
+``kafka/market.prices.all`` get ``open alerts`` (0 when none, so a resolved alert leaves the
+UI) with ``alert kinds``, ``alert sources`` and ``alerts``, and their checks
+(``assets.monitor_alerts``: ``stream_monitor``, ``price_deviation``) an evaluation that fails
+while an alert concerning them is open.
 
 No ``from __future__ import annotations`` here: Dagster reads the sensor's annotations.
 """
@@ -18,12 +23,14 @@ from typing import Any
 import dagster as dg
 from confluent_kafka import TopicPartition
 
+from assets import monitor_alerts
 from assets.keys import table_key, topic_key
 from lucent_platform import lag, topology
 from lucent_platform.adapters import kafka as kafka_adapter
 from lucent_platform.analytics.catalog import downstream_tables, time_column
 from lucent_platform.analytics.migrate import quote_name
 from lucent_platform.analytics.rows import TABLE_FOR_TOPIC
+from lucent_platform.monitoring.status import open_alerts_on
 from resources.clickhouse import ClickHouseResource
 from resources.endpoints import platform_settings
 from resources.kafka import KafkaResource
@@ -36,20 +43,25 @@ OBSERVER_GROUP = "lucent-observer"  # only names the probe consumer: it never jo
     name="stream_observations_sensor",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Consumer lag, throughput and freshness of every topic, and row counts and "
-    "freshness of every ClickHouse table, as asset observations every minute.",
+    description="Consumer lag, throughput and freshness of every topic, row counts and "
+    "freshness of every ClickHouse table, and the stream monitor's open alerts (on the feeds "
+    "and market.prices.all, with their checks), as asset observations every minute.",
 )
 def stream_observations_sensor(
     context: dg.SensorEvaluationContext, kafka: KafkaResource, clickhouse: ClickHouseResource
 ) -> dg.SensorResult:
     marks = lag.decode_marks(context.cursor)
-    events: list[dg.AssetObservation] = []
+    events: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
     failures = []
     try:
         observed, marks = observe_topics(kafka, marks)
         events += observed
     except Exception as exc:  # one service down must not hide the other's observations
         failures.append(f"kafka: {exc}")
+    try:
+        events += observe_alerts(kafka)
+    except Exception as exc:
+        failures.append(f"monitoring alerts: {exc}")
     try:
         observed, unreadable = observe_tables(clickhouse)
         events += observed
@@ -60,7 +72,27 @@ def stream_observations_sensor(
         context.log.warning("stream observation failed — %s", failure)
     if not events and failures:
         raise RuntimeError("; ".join(failures))
-    return dg.SensorResult(asset_events=events, cursor=lag.encode_marks(marks))
+    return dg.SensorResult(asset_events=merged(events), cursor=lag.encode_marks(marks))
+
+
+def merged(
+    events: list[dg.AssetObservation | dg.AssetCheckEvaluation],
+) -> list[dg.AssetObservation | dg.AssetCheckEvaluation]:
+    """One observation per asset (``kafka/market.prices.all`` has its figures and its alerts
+    in one, so the UI's latest observation shows both), in the order first seen."""
+    out: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
+    index: dict[dg.AssetKey, int] = {}
+    for event in events:
+        if not isinstance(event, dg.AssetObservation):
+            out.append(event)
+        elif event.asset_key in index:
+            first = out[index[event.asset_key]]
+            metadata = {**first.metadata, **event.metadata}
+            out[index[event.asset_key]] = dg.AssetObservation(event.asset_key, metadata=metadata)
+        else:
+            index[event.asset_key] = len(out)
+            out.append(event)
+    return out
 
 
 def observe_topics(
@@ -111,6 +143,28 @@ def observe_topics(
         events.append(dg.AssetObservation(topic_key(name), metadata=metadata))
         new_marks[name] = mark
     return events, new_marks
+
+
+def observe_alerts(
+    kafka: KafkaResource,
+) -> list[dg.AssetObservation | dg.AssetCheckEvaluation]:
+    """The open alerts as observations of the assets they concern, and the checks' verdicts."""
+    settings = kafka.settings()
+    specs = monitor_alerts.check_specs(settings)
+    alerts = open_alerts_on(settings, kafka.bootstrap())
+    events: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
+    for f in monitor_alerts.findings(alerts, specs):
+        events.append(dg.AssetObservation(f.asset, metadata=f.metadata))
+        events.append(
+            dg.AssetCheckEvaluation(
+                asset_key=f.asset,
+                check_name=f.check,
+                passed=f.passed,
+                severity=f.severity,
+                metadata=f.metadata,
+            )
+        )
+    return events
 
 
 def observe_tables(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
+import msgspec
 import pytest
 from clickhouse_connect.driver import Client
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -46,6 +47,7 @@ def _observations(result: dg.SensorResult) -> dict[dg.AssetKey, dict]:
     return {
         event.asset_key: {k: v.value for k, v in event.metadata.items()}
         for event in result.asset_events or []
+        if isinstance(event, dg.AssetObservation)
     }
 
 
@@ -127,3 +129,67 @@ def test_sensor_records_lag_throughput_and_freshness_of_topics_and_tables(
 def test_sensor_is_registered_every_minute_and_on_by_default() -> None:
     assert stream_observations_sensor.minimum_interval_seconds == 60
     assert stream_observations_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def _alert(kind: str, source: str, severity: str, opened: int, resolved: int | None = None):
+    from lucent_platform.messages.monitoring import MonitoringAlert
+
+    return MonitoringAlert(
+        alert_id=f"{kind}-{source}", kind=kind, severity=severity, source=source,  # type: ignore[arg-type]
+        detail=f"{source} detail", opened_at_ms=opened, resolved_at_ms=resolved,
+    )  # fmt: skip
+
+
+@pytest.mark.usefixtures("observed_env")
+def test_sensor_shows_the_monitors_open_alerts_on_the_feeds_and_fails_their_checks(
+    own_broker: str, clickhouse_server: EmbeddedClickHouse, clickhouse: Client
+) -> None:
+    """Alerts on monitoring.alerts: binance stale (open), a price deviation opened then
+    resolved, coinbase (no feed configured) failing. binance's feed asset shows the alert and
+    its stream_monitor check fails (WARN); market.prices.all's price_deviation check passes.
+    Once binance's alert resolves, its check passes and ``open alerts`` is back to 0."""
+    from assets.keys import feed_key
+    from assets.monitor_alerts import DEVIATION_CHECK, SOURCE_CHECK
+    from lucent_platform.monitoring.alerts import envelope_bytes
+
+    admin = AdminClient({"bootstrap.servers": own_broker})
+    [f.result() for f in admin.create_topics([NewTopic(topics.MONITORING_ALERTS, 1, 1)]).values()]
+    producer = Producer({"bootstrap.servers": own_broker})
+    stale = _alert("stale_source", "binance", "warning", BASE_MS)
+    for alert in (stale, _alert("price_deviation", "BTC-USDT", "warning", BASE_MS),
+                  _alert("price_deviation", "BTC-USDT", "warning", BASE_MS, BASE_MS + 5_000),
+                  _alert("failure_rate", "coinbase", "warning", BASE_MS)):  # fmt: skip
+        producer.produce(topics.MONITORING_ALERTS, envelope_bytes(alert), alert.alert_id.encode())
+    assert producer.flush(10) == 0
+    resources = {
+        "kafka": KafkaResource(bootstrap_servers=own_broker),
+        "clickhouse": ClickHouseResource(url=clickhouse_server.url, database=clickhouse.database),
+    }
+
+    def evaluate() -> tuple[
+        dict[dg.AssetKey, dict], dict[tuple[dg.AssetKey, str], dg.AssetCheckEvaluation]
+    ]:
+        result = stream_observations_sensor(dg.build_sensor_context(resources=resources))
+        assert isinstance(result, dg.SensorResult)
+        checks = {(e.asset_key, e.check_name): e for e in result.asset_events or []
+                  if isinstance(e, dg.AssetCheckEvaluation)}  # fmt: skip
+        return _observations(result), checks
+
+    seen, checks = evaluate()
+    binance = seen[feed_key("binance")]
+    assert binance["open alerts"] == 1 and binance["alert kinds"] == "stale_source"
+    assert "**stale_source** binance (warning)" in binance["alerts"]
+    failed = checks[(feed_key("binance"), SOURCE_CHECK)]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.WARN
+    deviation = checks[(topic_key(PRICES), DEVIATION_CHECK)]
+    assert deviation.passed and seen[topic_key(PRICES)]["open alerts"] == 0
+    assert feed_key("coinbase") not in seen  # no feed of it is configured
+    assert {check for _, check in checks} == {SOURCE_CHECK, DEVIATION_CHECK}
+
+    producer.produce(topics.MONITORING_ALERTS,
+                     envelope_bytes(msgspec.structs.replace(stale, resolved_at_ms=BASE_MS + 9)),
+                     stale.alert_id.encode())  # fmt: skip
+    assert producer.flush(10) == 0
+    seen, checks = evaluate()
+    assert seen[feed_key("binance")] == {"open alerts": 0}
+    assert checks[(feed_key("binance"), SOURCE_CHECK)].passed
