@@ -234,3 +234,44 @@ def test_a_slow_source_goes_missing_only_well_after_it_went_stale() -> None:
     assert m.evaluate(last + 19_000) == []
     assert kinds(m.evaluate(last + 21_000)) == [("stale_source", "curve", True)]
     assert kinds(m.evaluate(last + 40_000)) == [("missing_source", "curve", True)]
+
+
+def test_freshness_waits_for_the_catch_up_and_then_judges_by_the_backlogs_newest_record() -> None:
+    """A monitor restarted after an hour reads old records: no source is stale (nor missing)
+    while it catches up; once it has, a source whose backlog runs up to now is fresh, one
+    that stopped long ago is stale and missing. The figures follow."""
+    hour = 3_600_000
+    now = T0 + hour
+    config = MonitorConfig(stale_factor=5, stale_min_ms=1_000, sources=("binance", "kraken"))
+    m = Monitor(config, started_ms=now, caught_up=False)
+    for i in range(100):  # the backlog's first part: both venues an hour ago
+        m.message(Message("binance", T0 + i * 100))
+        m.message(Message("kraken", T0 + i * 100))
+    assert m.evaluate(now - 10_000) == []  # an hour and more than missing_after_ms of silence
+    assert not m.figures(now).caught_up
+    for i in range(100):  # binance's records up to now; kraken has sent nothing since
+        m.message(Message("binance", now - 10_000 + i * 100))
+    m.caught_up = True
+    assert kinds(m.evaluate(now + 50)) == [
+        ("missing_source", "kraken", True),
+        ("stale_source", "kraken", True),
+    ]
+    figures = m.figures(now + 50)
+    assert figures.caught_up and figures.newest_ms == {
+        "binance": now - 10_000 + 9_900,
+        "kraken": T0 + 9_900,
+    }
+    assert figures.open_alerts == {("missing_source", "kraken"): 1, ("stale_source", "kraken"): 1}
+
+
+def test_figures_carry_failure_rates_per_source_and_reason() -> None:
+    m = Monitor(MonitorConfig(), started_ms=T0)
+    for i in range(6):
+        m.message(Message("binance", T0 + i))
+    for reason in ("outlier", "outlier", "crossed_quote", "outlier"):
+        m.failure(Failure("binance", reason, T0 + 10))
+    assert m.figures(T0 + 20).failure_rates == {
+        ("binance", "rate"): 0.4,
+        ("binance", "crossed_quote"): 0.1,
+        ("binance", "outlier"): 0.3,
+    }

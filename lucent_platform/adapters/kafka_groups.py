@@ -1,4 +1,5 @@
-"""Consumer groups' committed offsets and the partitions' ends, for ``lucent status``.
+"""Consumer groups' committed offsets, live members and the partitions' ends, for
+``lucent status`` and the monitor's one-instance check.
 
 Nothing here joins a group: committed offsets come from an OffsetFetch through the admin
 client, watermarks from an unsubscribed probe, so asking never rebalances the
@@ -8,6 +9,7 @@ workers that own the groups.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -51,6 +53,43 @@ def committed(
     client = AdminClient({**settings.kafka_common(bootstrap), "log_level": 4})
     wanted = [TopicPartition(topic, p) for topic, p in on]
     return {group: committed_offsets(client, group, wanted, timeout) for group in groups}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A live member of a consumer group, as the group coordinator describes it."""
+
+    member_id: str
+    client_id: str
+    host: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A consumer group's state (``stable``, ``empty``, ...) and members as described."""
+
+    state: str
+    members: tuple[Member, ...]
+
+    @property
+    def live(self) -> bool:
+        """Someone is in it: members listed, or a state only a group with members has
+        (the local broker reports ``stable`` without listing the members)."""
+        return bool(self.members) or self.state in _LIVE
+
+
+_LIVE = {"stable", "preparing_rebalance", "completing_rebalance"}
+
+
+def describe(settings: Settings, bootstrap: str, group: str, timeout: float = 10.0) -> Group:
+    """The group as its coordinator describes it (a DescribeGroups through the admin client,
+    which joins nothing)."""
+    client = AdminClient({**settings.kafka_common(bootstrap), "log_level": 4})
+    found = client.describe_consumer_groups([group], request_timeout=timeout)[group].result()
+    return Group(
+        found.state.name.lower(),
+        tuple(Member(m.member_id, m.client_id, m.host) for m in found.members),
+    )
 
 
 def ends(settings: Settings, bootstrap: str, on: list[Partition], timeout: float = 2.0) -> Ends:

@@ -6,6 +6,11 @@ it answers with the alerts that opened or resolved since the last time, each exa
 One alert per (kind, source) is open at a time; its id is ``message_id_for`` its kind, source
 and opening time, so the opening and the resolution share it and a replay repeats it.
 
+Freshness (``stale_source``, ``missing_source``) is judged only once the worker says it has
+caught up (``caught_up``): while a restarted monitor reads a backlog, the newest record it has
+seen is old, and the wall clock would call every source stale. Record times teach the
+intervals during the catch-up as they do live.
+
 Pure: no I/O, no clock of its own (``now_ms`` is passed in, UTC ms).
 """
 
@@ -41,12 +46,27 @@ class _Source:
     buckets: deque[_Bucket] = field(default_factory=deque)
 
 
+@dataclass(frozen=True)
+class Figures:
+    """A snapshot for the metrics endpoint, taken at an evaluation (the endpoint reads it
+    from its own thread, so it gets a value, never the monitor's changing state):
+    ``open_alerts`` (kind, source) → 1, ``failure_rates`` (source, reason) → rate over the
+    window (reason ``rate``: all reasons), ``newest_ms`` source → its newest periodic
+    record's receive time, and whether the monitor has caught up."""
+
+    open_alerts: dict[Key, int] = field(default_factory=dict)
+    failure_rates: dict[Key, float] = field(default_factory=dict)
+    newest_ms: dict[str, int] = field(default_factory=dict)
+    caught_up: bool = True
+
+
 class Monitor:
     """Per-source freshness and failure rates, per-pair venue prices, and the open alerts."""
 
-    def __init__(self, config: MonitorConfig, *, started_ms: int) -> None:
+    def __init__(self, config: MonitorConfig, *, started_ms: int, caught_up: bool = True) -> None:
         self.config = config
         self.started_ms = started_ms
+        self.caught_up = caught_up  # False: reading a backlog, freshness not judged yet
         self._sources: dict[str, _Source] = {}
         self._prices: dict[str, dict[str, tuple[float, int]]] = {}  # pair → venue → (p, ms)
         self._open: dict[Key, MonitoringAlert] = {}
@@ -93,6 +113,14 @@ class Monitor:
     def open_alerts(self) -> list[MonitoringAlert]:
         return sorted(self._open.values(), key=lambda a: (a.opened_at_ms, a.alert_id))
 
+    def figures(self, now_ms: int) -> Figures:
+        """What the metrics endpoint shows (see ``Figures``)."""
+        newest = {s: st.last_ms for s, st in sorted(self._sources.items()) if st.last_ms}
+        rates = {(source, reason): rate
+                 for source, by_reason in self.failure_rates(now_ms).items()
+                 for reason, rate in by_reason.items()}  # fmt: skip
+        return Figures({key: 1 for key in sorted(self._open)}, rates, newest, self.caught_up)
+
     def failure_rates(self, now_ms: int) -> dict[str, dict[str, float]]:
         """Per source: ``rate`` (all reasons) and one rate per reason, over the window."""
         out = {}
@@ -109,7 +137,8 @@ class Monitor:
         """The alerts opened or resolved at ``now_ms``, openings and resolutions in one list."""
         changes: list[MonitoringAlert] = []
         for source in sorted(set(self._sources) | set(self.config.sources)):
-            self._freshness(source, now_ms, changes)
+            if self.caught_up:
+                self._freshness(source, now_ms, changes)
             self._failures(source, now_ms, changes)
         for pair in sorted(self._prices):
             self._deviation(pair, now_ms, changes)

@@ -2,8 +2,9 @@
 
 ``next_batch`` polls for the first record (so an idle worker sleeps in librdkafka, not in
 Python), takes whatever else is already fetched, and returns the records without errors:
-end-of-partition events are dropped, other errors counted as ``consume_errors`` and logged, and
-a fatal one raised. (The micro-batch runtime has its own, which also re-reads after a rebalance.)
+end-of-partition events are dropped (or noted in ``at_end``), other errors counted as
+``consume_errors`` and logged, and a fatal one raised. (The micro-batch runtime has its own,
+which also re-reads after a rebalance.)
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ log = logging.getLogger(__name__)
 
 
 def next_batch(
-    consumer: Any, size: int, counts: Counter[str], *, idle_timeout: float = 0.1
+    consumer: Any,
+    size: int,
+    counts: Counter[str],
+    *,
+    idle_timeout: float = 0.1,
+    at_end: set[tuple[str, int]] | None = None,
 ) -> list[Message]:
-    """Up to ``size`` records: the first within ``idle_timeout`` s, then those already fetched."""
+    """Up to ``size`` records: the first within ``idle_timeout`` s, then those already fetched.
+    ``at_end`` collects the (topic, partition) of end-of-partition events (a consumer with
+    ``enable.partition.eof``: the monitor's catch-up)."""
     first = consumer.poll(idle_timeout)
     if first is None:
         return []
@@ -30,7 +38,10 @@ def next_batch(
         error = message.error()
         if error is None:
             good.append(message)
-        elif error.code() != KafkaError._PARTITION_EOF:
+        elif error.code() == KafkaError._PARTITION_EOF:
+            if at_end is not None:
+                at_end.add((message.topic() or "", message.partition() or 0))
+        else:
             counts["consume_errors"] += 1
             log.error("consumer error: %s", error)
             if error.fatal():
