@@ -11,10 +11,17 @@ transitions wait and are published again at every evaluation until acknowledged;
 them already. At start the alerts still open on the topic are taken over, so a restart
 resolves them rather than opening them twice.
 
-Run one instance: a second one in the group would get half the partitions and see every
-source through half its pairs (intervals learned too long, deviations over fewer venues).
-After a long stop it resumes from its committed offsets, so sources look stale until it has
-caught up with the backlog (their alerts then resolve).
+One instance only: a second one in the group would get half the partitions and see every
+source through half its pairs (intervals learned too long, deviations over fewer venues). So
+at start the monitor describes its group and refuses (``AnotherMonitor``) while it has live
+members — Kafka's group coordinator is the lock, across machines; a member left by a killed
+monitor expires with its session (``LUCENT_KAFKA_SESSION_TIMEOUT_MS``), which it waits out.
+
+After a stop it resumes from its committed offsets and reads the backlog first: until every
+assigned partition has reached its end once (``enable.partition.eof``) it judges no freshness
+(no ``stale_source``, no ``missing_source``), since the newest record it has seen is old. Then
+a source is judged by its newest record: one whose records run up to now is fresh, one that
+stopped during the stop is stale at once.
 
 A loop of its own, like the bridge's (``streaming/bridge/worker.py``), not ``run_worker``:
 it needs a NATS output next to Kafka's and a clock-driven evaluation, and no window state.
@@ -31,16 +38,18 @@ from typing import Any
 from confluent_kafka import Message, TopicPartition
 from nats.errors import Error as NatsError
 
-from lucent_platform.adapters import kafka
+from lucent_platform.adapters import kafka, kafka_groups
 from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
 from lucent_platform.messages.monitoring import MonitoringAlert
 from lucent_platform.monitoring import records
 from lucent_platform.monitoring.alerts import envelope_bytes, still_open, subject, transition_id
 from lucent_platform.monitoring.config import MonitorConfig, monitor_config
-from lucent_platform.monitoring.monitor import Monitor
+from lucent_platform.monitoring.monitor import Figures, Monitor
 from lucent_platform.stack.endpoints import Endpoints
+from lucent_platform.stack.errors import StackError
 from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, normalized
+from streaming.broker_watch import watching_broker
 from streaming.domain.connection import connect_until_up, provision
 from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
@@ -56,6 +65,10 @@ NORMALIZED = tuple(normalized(kind) for kind in Kind)
 
 def clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class AnotherMonitor(StackError):
+    """The monitor's consumer group has live members: another monitor runs."""
 
 
 class MonitorWorker:
@@ -80,6 +93,7 @@ class MonitorWorker:
         batch_size: int = 1000,
         publish_timeout_s: float = 2.0,
         log_every_s: float = 30.0,
+        takeover_wait_s: float | None = None,
     ) -> None:
         self.settings, self.bootstrap, self.nats_url, self.stop = (
             settings,
@@ -97,10 +111,19 @@ class MonitorWorker:
         self.batch_size = batch_size
         self.publish_timeout_s = publish_timeout_s
         self.log_every_s = log_every_s
+        # a killed monitor's membership lasts one session: wait that out before refusing
+        self.takeover_wait_s = (
+            settings.kafka_session_timeout_ms / 1000 + 1
+            if takeover_wait_s is None
+            else takeover_wait_s
+        )
         self.metrics = WorkerMetrics()
         # read like the bridge's: consumed in, published to NATS out, the rest as events
         expose("bridge", group_id, self.metrics)
-        self.monitor = Monitor(self.config, started_ms=clock())
+        self.monitor = Monitor(self.config, started_ms=clock(), caught_up=False)
+        self.figures = Figures(caught_up=False)  # replaced at each evaluation
+        self.at_end: set[tuple[str, int]] = set()  # partitions read to their end once
+        expose("monitor", group_id, self)  # open alerts, failure rates, source ages
 
     def run(self) -> WorkerMetrics:
         asyncio.run(self._run())
@@ -115,12 +138,16 @@ class MonitorWorker:
         consumer = None
         try:
             await provision(self.settings, js)
+            await asyncio.to_thread(self._only_instance)
             taken = await asyncio.to_thread(
                 kafka.read_topic, self.settings, self.bootstrap, self.alerts_topic
             )
             self.monitor.restore(still_open(r.value for r in taken))
             consumer = kafka.consumer(
-                self.settings, self.bootstrap, self.group_id, **self.consumer_config
+                self.settings,
+                self.bootstrap,
+                self.group_id,
+                **{**self.consumer_config, "enable.partition.eof": True},
             )
             consumer.subscribe([*sorted(self.normalized_topics), self.deadletter_topic])
             log.info("monitor: %d alert(s) still open taken over", len(self.monitor.open_alerts))
@@ -130,10 +157,13 @@ class MonitorWorker:
                 batch = await asyncio.to_thread(self._next_batch, consumer)
                 if batch:
                     self._observe(consumer, batch)
+                if not self.monitor.caught_up:
+                    self._catch_up(consumer)
                 now = self.clock()
                 if now >= next_eval:
                     next_eval = now + self.config.evaluate_every_ms
                     changes = self.monitor.evaluate(now)
+                    self.figures = self.monitor.figures(now)
                     if changes:
                         self._produce(producer, changes)
                         pending += changes
@@ -149,8 +179,34 @@ class MonitorWorker:
             await client.close()
             log.info("monitor stopped: %s", self._log_line())
 
+    def _only_instance(self) -> None:
+        """Refuse to start while the group has live members (after waiting out a session)."""
+        deadline = time.monotonic() + self.takeover_wait_s
+        while (group := kafka_groups.describe(self.settings, self.bootstrap, self.group_id)).live:
+            if time.monotonic() >= deadline or self.stop.stopped:
+                raise AnotherMonitor(
+                    f"another monitor is running: {_members(group)} in consumer group "
+                    f"{self.group_id} on {self.bootstrap} (state {group.state}); stop it (one "
+                    "monitor per broker: a second would see each source through part of its "
+                    "partitions and raise false alerts), or point this one at another broker "
+                    "with LUCENT_KAFKA_BOOTSTRAP_SERVERS"
+                )
+            time.sleep(0.5)
+
+    def _catch_up(self, consumer: Any) -> None:
+        """Caught up once every assigned partition has reached its end (see the module)."""
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        if assigned and assigned <= self.at_end:
+            self.monitor.caught_up = True
+            log.info(
+                "monitor: caught up (%d records read, %d partitions at their end); "
+                "judging freshness from now on",
+                self.metrics.counts["consumed"],
+                len(assigned),
+            )
+
     def _next_batch(self, consumer: Any) -> list[Message]:
-        return next_batch(consumer, self.batch_size, self.metrics.counts)
+        return next_batch(consumer, self.batch_size, self.metrics.counts, at_end=self.at_end)
 
     def _observe(self, consumer: Any, batch: list[Message]) -> None:
         counts = self.metrics.counts
@@ -226,11 +282,21 @@ class MonitorWorker:
         )
 
 
+def _members(group: kafka_groups.Group) -> str:
+    if not group.members:  # the local broker describes the state but lists no members
+        return "a member the broker does not list"
+    return ", ".join(
+        f"member {m.member_id} (client {m.client_id}) from host {m.host}" for m in group.members
+    )
+
+
 def run(
     settings: Settings, bootstrap: str, nats_url: str, stop: StopSignal, **options: Any
 ) -> WorkerMetrics:
-    """The monitor as ``lucent worker monitor`` runs it, until ``stop``."""
-    return MonitorWorker(settings, bootstrap, nats_url, stop, **options).run()
+    """The monitor as ``lucent worker monitor`` runs it, until ``stop``; beside it, the
+    broker's health sampled for the metrics endpoint (``streaming.broker_watch``)."""
+    with watching_broker(settings, bootstrap):
+        return MonitorWorker(settings, bootstrap, nats_url, stop, **options).run()
 
 
 def main(settings: Settings, endpoints: Endpoints) -> None:

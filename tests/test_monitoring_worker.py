@@ -1,8 +1,10 @@
 """``lucent worker monitor`` against the real broker and NATS: a simulated venue that stops
 goes stale (on ``monitoring.alerts`` and on ``monitoring.alerts.stale_source``) and resolves
 when it comes back; a burst of dead letters opens a failure-rate alert, a venue off the others
-a price-deviation alert; a restarted monitor takes the open alerts over; ``open_alerts`` reads
-what ``lucent status`` shows; ``lucent worker monitor`` itself starts and stops clean, and a
+a price-deviation alert; a restarted monitor takes the open alerts over; one restarted after a long
+stop judges freshness only once it has read its backlog (a live source is not stale, one that
+stopped long ago is); a second monitor on the same group refuses to start; ``open_alerts``
+reads what ``lucent status`` shows; ``lucent worker monitor`` itself starts and stops clean, and a
 wrong ``LUCENT_MONITOR_CONFIG`` stops it naming the field."""
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters import nats as nats_adapter
+from lucent_platform.adapters.kafka_groups import describe
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as, encode, new_envelope
 from lucent_platform.messages import PriceUpdate
@@ -33,7 +41,8 @@ from lucent_platform.subjects import monitoring_alert
 from lucent_platform.topics import TopicSpec
 from streaming.exposed import exposed
 from streaming.lifecycle import StopSignal
-from streaming.monitor import run
+from streaming.monitor import AnotherMonitor, MonitorWorker, run
+from streaming.monitor_metrics import MonitorCollector
 from streaming.runtime import WorkerMetrics
 from tests.fixtures.nats import RestartableNats
 from tests.test_runtime_loop import EARLIEST, create_topics
@@ -56,14 +65,15 @@ class Setup:
         self.endpoints = Endpoints(bootstrap, nats_url, "", "")
 
     @contextmanager
-    def worker(self, config: MonitorConfig) -> Iterator[list[WorkerMetrics]]:
+    def worker(self, config: MonitorConfig, **options: Any) -> Iterator[list[WorkerMetrics]]:
         stop, done = StopSignal(), []
 
         def main() -> None:
             done.append(run(
                 self.settings, self.bootstrap, self.nats_url, stop, config=config,
                 normalized_topics=[self.prices], deadletter_topic=self.dead,
-                alerts_topic=self.alerts, group_id=self.group, consumer_config=EARLIEST,
+                alerts_topic=self.alerts, group_id=self.group,
+                **{"consumer_config": EARLIEST, **options},
             ))  # fmt: skip
 
         thread = threading.Thread(target=main, daemon=True)
@@ -160,7 +170,7 @@ def test_a_simulated_venue_that_stops_goes_stale_and_resolves_when_it_returns(
             assert both[1].alert_id == stale[0].alert_id and both[1].resolved_at_ms is not None
             assert wait_for(lambda: s.nats_alerts("stale_source"), 2)[1] == both[1]
             assert open_alerts(settings, s.endpoints, topic=s.alerts) == []
-            [shown] = [e for e in exposed() if e.name == s.group]  # on the metrics endpoint
+            [shown] = [e for e in exposed() if e.name == s.group and e.kind == "bridge"]
             assert shown.kind == "bridge" and shown.obj.counts["published"] == 2
             time.sleep(1)
         assert len(s.kafka_alerts()) == 2  # binance never alerted, kraken once
@@ -259,3 +269,95 @@ def test_lucent_worker_monitor_starts_provisions_its_stream_and_stops_clean(
     result = subprocess.run(command, env=wrong, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "unknown monitor config field(s) ['stale']" in result.stdout + result.stderr
+
+
+def test_after_a_long_stop_freshness_is_judged_once_the_backlog_is_read(
+    kafka_bootstrap: str, settings: Settings, unique: str, own_nats: RestartableNats
+) -> None:
+    """An hour of backlog: binance quoted all along and still does, kraken stopped 50 minutes
+    ago. Fetched a few records at a time and evaluated every 20 ms, the old records would make
+    binance stale (and missing) before the catch-up; only kraken's alerts open. The metrics
+    endpoint shows them, and each source's age."""
+    s = Setup(settings, kafka_bootstrap, own_nats.url, unique)
+    start = now_ms() - 3_600_000
+    for i in range(3_600):  # one quote a second per venue, the hour before now
+        at = start + i * 1_000
+        s.produce(s.prices, b"binance", quote("binance", 2000.0, at))
+        if i < 600:
+            s.produce(s.prices, b"kraken", quote("kraken", 2000.0, at))
+    s.flush()
+    config = MonitorConfig(stale_factor=5, stale_min_ms=3_000, evaluate_every_ms=20,
+                           missing_after_ms=60_000)  # fmt: skip
+    # small fetches: the backlog takes many round trips, so many evaluations, to read
+    slow = {**EARLIEST, "fetch.max.bytes": 2048, "max.partition.fetch.bytes": 2048,
+            "message.max.bytes": 2048}  # fmt: skip
+    feeding = threading.Event()
+    feeding.set()
+
+    def feed() -> None:  # binance goes on quoting while the monitor catches up
+        while feeding.is_set():
+            s.produce(s.prices, b"binance", quote("binance", 2000.0, now_ms()))
+            s.producer.poll(0)
+            time.sleep(0.2)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        with s.worker(config, batch_size=100, consumer_config=slow) as done:
+            found = wait_for(s.kafka_alerts, 2)
+            time.sleep(2)  # and nothing else opens
+            registry = CollectorRegistry()  # what the endpoint's MonitorCollector serves
+            registry.register(MonitorCollector("monitor"))
+            scraped = generate_latest(registry).decode()
+    finally:
+        feeding.clear()
+        feeder.join(5)
+    found = s.kafka_alerts()
+    assert sorted((a.kind, a.source, a.is_open) for a in found) == [
+        ("missing_source", "kraken", True),
+        ("stale_source", "kraken", True),
+    ]
+    stale = next(a for a in found if a.kind == "stale_source")
+    assert (stale.figures or {})["silence_ms"] > 2_900_000  # judged by its newest record
+    assert (stale.figures or {})["expected_interval_ms"] == 1_000  # learned from record times
+    assert done and done[0].counts["messages"] >= 4_200
+    families = {f.name: f for f in text_string_to_metric_families(scraped)}
+    ages = {s.labels["source"]: s.value for s in families["lucent_source_age_seconds"].samples}
+    assert ages["binance"] < 60 and ages["kraken"] > 2_900
+    assert {(s.labels["kind"], s.labels["source"], s.value)
+            for s in families["lucent_monitor_open_alerts"].samples} == {
+        ("missing_source", "kraken", 1.0), ("stale_source", "kraken", 1.0)
+    }  # fmt: skip
+    assert [s.value for s in families["lucent_monitor_caught_up"].samples] == [1.0]
+
+
+def test_a_second_monitor_on_the_same_group_refuses_to_start(
+    kafka_bootstrap: str, settings: Settings, unique: str, own_nats: RestartableNats
+) -> None:
+    s = Setup(settings, kafka_bootstrap, own_nats.url, unique)
+    config = MonitorConfig(evaluate_every_ms=100)
+    with s.worker(config):
+        deadline = time.monotonic() + 60
+        while not describe(settings, kafka_bootstrap, s.group).live:  # the first one joined
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        second = MonitorWorker(
+            settings, kafka_bootstrap, own_nats.url, StopSignal(), config=config,
+            normalized_topics=[s.prices], deadletter_topic=s.dead, alerts_topic=s.alerts,
+            group_id=s.group, takeover_wait_s=1.0,
+        )  # fmt: skip
+        with pytest.raises(AnotherMonitor) as refused:
+            second.run()
+        group = describe(settings, kafka_bootstrap, s.group)
+        assert group.live
+        message = str(refused.value)
+        # a broker that lists members (Kafka) names each: member, client, host; the local
+        # broker (Tansu) describes the group as stable without listing them
+        named = [f"member {m.member_id} (client {m.client_id}) from host {m.host}"
+                 for m in group.members] or ["a member the broker does not list"]  # fmt: skip
+        assert message.startswith(f"another monitor is running: {', '.join(named)}")
+        assert f"consumer group {s.group}" in message and "stop it" in message
+    # the first one stopped and left its group: a new one starts
+    with s.worker(config) as done:
+        time.sleep(2)
+    assert done and done[0].counts["consume_errors"] == 0
