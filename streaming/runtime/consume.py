@@ -42,8 +42,26 @@ def next_batch(
             if at_end is not None:
                 at_end.add((message.topic() or "", message.partition() or 0))
         else:
-            counts["consume_errors"] += 1
-            log.error("consumer error: %s", error)
-            if error.fatal():
-                raise KafkaException(error)
+            consumer_error(error, counts)
     return good
+
+
+def consumer_error(error: KafkaError, counts: Counter[str]) -> None:
+    """Count and log one error a consumer handed over instead of a record; raise a fatal one.
+
+    A pattern subscription that matches no topic yet (``^market\\.bridges\\..+$`` while no
+    chain is configured) is how librdkafka says "nothing to read there yet", not a failure:
+    logged at info and counted as ``unmatched_subscriptions``, so a normal start of the stack
+    logs no ERROR. A missing literal topic is a warning (a name that may be wrong).
+    """
+    if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART and not error.fatal():
+        counts["unmatched_subscriptions"] += 1
+        pattern = "Subscribed topic not available: ^" in error.str()
+        (log.info if pattern else log.warning)(
+            "no topic matches the subscription yet (read once created): %s", error.str()
+        )
+        return
+    counts["consume_errors"] += 1
+    log.error("consumer error: %s", error)
+    if error.fatal():
+        raise KafkaException(error)

@@ -25,6 +25,7 @@ from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.runtime.bounds import Bounds
 from streaming.runtime.checkpoints import Checkpoints, reader_factory
+from streaming.runtime.consume import consumer_error
 from streaming.runtime.guarantees import AtLeastOnce, Guarantee, Offsets
 from streaming.runtime.lag import LAG_EVERY_S, consumer_lag
 from streaming.runtime.metrics import WorkerMetrics
@@ -254,10 +255,7 @@ class _Worker:
             for m in messages:
                 error = m.error()
                 if error is not None and error.code() != KafkaError._PARTITION_EOF:
-                    self.metrics.counts["consume_errors"] += 1
-                    log.error("consumer error: %s", error)
-                    if error.fatal():
-                        raise RuntimeError(f"fatal consumer error: {error}")
+                    consumer_error(error, self.metrics.counts)
         if self.generation != generation:
             return self._reread(good)
         return good
