@@ -19,7 +19,6 @@ blocks) and Gnosis 12 (~1 min).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,16 +113,6 @@ class ChainConfig:
             for m in registry.LENDING_MARKETS
             if m.chain == self.name and m.protocol == "compound-v3"
         ]
-
-
-_URL = re.compile(r"((?:https?|wss?)://)(?:[^@/\s'\"]+@)?([^/\s'\"]+)(/[^\s'\"]*)?")
-
-
-def redact_urls(text: str) -> str:
-    """``text`` with every URL cut to its scheme and host: node providers put the API key in
-    the path (``https://mainnet.infura.io/v3/<key>`` → ``https://mainnet.infura.io/…``) or
-    the user part, and logs must not carry it."""
-    return _URL.sub(lambda m: m[1] + m[2] + ("/…" if m[3] else ""), text)
 
 
 def known_contracts(chain: str, sources: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ import click
 
 from lucent_platform.cli.main import settings_from
 from lucent_platform.config import Settings, with_overrides
+from lucent_platform.redaction import redact_urls
 
 if TYPE_CHECKING:
     from lucent_platform.status.snapshot import Snapshot
@@ -89,7 +90,7 @@ def up(
 
 
 def _summary(endpoints: dict[str, object], data_dir: object) -> str:
-    rows = [f"  {name:<24} {value}" for name, value in endpoints.items() if value]
+    rows = [f"  {name:<24} {redact_urls(str(value))}" for name, value in endpoints.items() if value]
     return "\n".join(
         ["lucent is up:", *rows, f"  {'logs':<24} {data_dir}/logs", "Ctrl-C stops everything."]
     )

@@ -49,6 +49,7 @@ from lucent_platform.eventstore.port import (
     check_limit,
     check_stream_name,
 )
+from lucent_platform.redaction import redact_urls
 
 _SCHEMES: Final = {"kurrentdb://": "esdb://", "kurrentdb+discover://": "esdb+discover://"}
 
@@ -76,7 +77,7 @@ class EventStoreDBStore(EventStore):
 
     def __repr__(self) -> str:
         # The URI may carry credentials: show only where it points.
-        return f"EventStoreDBStore({self.uri.split('@')[-1].split('?')[0]!r})"
+        return f"EventStoreDBStore({redact_urls(self.uri)!r})"
 
     @property
     def client(self) -> EventStoreDBClient:
@@ -88,7 +89,9 @@ class EventStoreDBStore(EventStore):
                         self.uri, root_certificates=self.root_certificates
                     )
                 except EventStoreDBClientException as exc:
-                    raise EventStoreError(f"cannot connect to {self!r}: {exc}") from exc
+                    raise EventStoreError(
+                        f"cannot connect to {self!r}: {redact_urls(str(exc))}"
+                    ) from exc
             return self._client
 
     def close(self) -> None:
@@ -221,7 +224,7 @@ class EventStoreDBStore(EventStore):
 
 
 def _raise_store_error(exc: EventStoreDBClientException) -> NoReturn:
-    raise EventStoreError(f"{type(exc).__name__}: {exc}") from exc
+    raise EventStoreError(f"{type(exc).__name__}: {redact_urls(str(exc))}") from exc
 
 
 def _recorded_event(event: esdbclient.RecordedEvent) -> RecordedEvent:

@@ -11,6 +11,7 @@ from nats.js import JetStreamContext
 
 from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
+from lucent_platform.redaction import redact_urls
 from lucent_platform.subjects import STREAMS
 from streaming.lifecycle import StopSignal
 
@@ -30,7 +31,11 @@ async def connect_until_up(
             )
         except (NatsError, OSError) as exc:
             log.warning(
-                "%s: NATS at %s not reachable (%s); retrying in %.1fs", name, url, exc, backoff
+                "%s: NATS at %s not reachable (%s); retrying in %.1fs",
+                name,
+                redact_urls(url),
+                redact_urls(str(exc)),
+                backoff,
             )
             if await asyncio.to_thread(stop.wait, backoff):
                 break

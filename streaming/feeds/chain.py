@@ -48,11 +48,12 @@ from typing import Any
 import aiohttp
 
 from lucent_platform.chains import connector as calls
-from lucent_platform.chains.config import ChainConfig, redact_urls
+from lucent_platform.chains.config import ChainConfig
 from lucent_platform.chains.connector import ChainConnector, ChainFrame, ChainParseResult
 from lucent_platform.chains.registry import token_at
 from lucent_platform.chains.reorgs import Block, BlockWindow
 from lucent_platform.envelope import Envelope
+from lucent_platform.redaction import redact_urls
 from streaming.feeds.jsonrpc import JsonRpcClient, Request, RpcError
 from streaming.feeds.live import Backoff, _sleep_unless
 
