@@ -136,8 +136,8 @@ def test_alert_ids_are_deterministic_and_a_replay_gives_the_same_output() -> Non
 
 
 def test_rule_validation_says_what_is_wrong() -> None:
-    good = make_rule(user_id="u'); DROP TABLE x;--", pair="btc/usdt", type="above", level=1)
-    assert good.pair == "BTC-USDT" and good.user_id == "u'); DROP TABLE x;--"
+    good = make_rule(user_id="u_7-Ab", pair="btc/usdt", type="above", level=1)
+    assert good.pair == "BTC-USDT" and good.user_id == "u_7-Ab"
     for kwargs, words in [
         ({"level": float("nan")}, "finite"),
         ({"level": -1}, "positive"),
@@ -147,6 +147,8 @@ def test_rule_validation_says_what_is_wrong() -> None:
         ({"type": "move"}, "period"),
         ({"type": "spread", "exchange": "binance"}, "no exchange"),
         ({"user_id": ""}, "empty"),
+        ({"user_id": "u'); DROP TABLE x;--"}, "notify.user"),  # a NATS subject token
+        ({"user_id": "u.>"}, "notify.user"),
     ]:
         fields = {"user_id": "u", "pair": "ETH-USDC", "type": "above", "level": 1.0, **kwargs}
         with pytest.raises(ValueError, match=words):

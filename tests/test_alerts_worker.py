@@ -143,7 +143,9 @@ def test_cli_add_list_remove_against_the_broker(own_broker: str, settings: Setti
     assert added.exit_code == 0, added.output
     first_id = added.output.strip()
     hostile = "x'; DROP TABLE t;-- ../../market.prices.all"
-    assert lucent("alerts", "add", "--user", hostile, "--pair", "BTC-USDT", "--move", "5",
+    refused = lucent("alerts", "add", "--user", hostile, "--pair", "BTC-USDT", "--above", "1")
+    assert refused.exit_code == 2 and "notify.user" in refused.output  # a NATS subject token
+    assert lucent("alerts", "add", "--user", "u_3", "--pair", "BTC-USDT", "--move", "5",
                   "--within", "10m", "--id", "r/../1").exit_code == 0  # fmt: skip
     assert lucent("alerts", "add", "--user", "u2", "--pair", "ETH-USDT", "--spread", "25",
                   "--id", "s1").exit_code == 0  # fmt: skip
@@ -151,7 +153,7 @@ def test_cli_add_list_remove_against_the_broker(own_broker: str, settings: Setti
     assert [r["id"] for r in listed] == sorted([first_id, "r/../1", "s1"])
     by_id = {r["id"]: r for r in listed}
     assert by_id[first_id]["pair"] == "ETH-USDC" and by_id[first_id]["level"] == 2800
-    assert by_id["r/../1"]["userId"] == hostile and by_id["r/../1"]["windowMs"] == 600_000
+    assert by_id["r/../1"]["userId"] == "u_3" and by_id["r/../1"]["windowMs"] == 600_000
     table = lucent("alerts", "list", "--user", "u2").output
     assert "s1" in table and "spread above 25 bps" in table and first_id not in table
 

@@ -15,6 +15,7 @@ from lucent_platform.cli.main import cli
 from lucent_platform.config import Settings, with_overrides
 from lucent_platform.envelope import new_envelope
 from lucent_platform.messages import PriceUpdate, Trade
+from tests.fixtures.hostile import TEXTS
 from tests.query_data import SYNTHETIC_START, store, synthetic_trades
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from tests.fixtures.clickhouse import EmbeddedClickHouse
 
-HOSTILE = (
+HOSTILE = tuple(dict.fromkeys((  # the corpus repeats some: each once
     "x'; DROP TABLE trades; --",
     "ETH-USDC' OR '1'='1",
     'ETH-USDC" OR "1"="1',
@@ -37,7 +38,8 @@ HOSTILE = (
     "ETH-USDC\n; DROP TABLE trades",
     "tab\there",
     "%27%3B",
-)
+    *(text for name, text in TEXTS.items() if name not in ("lone_surrogate", "empty")),
+)))  # fmt: skip
 
 
 @pytest.fixture
@@ -114,4 +116,34 @@ def test_hostile_cli_options_are_values_too(
         assert result.stdout.splitlines() == [
             "time,exchange,pair,open,high,low,close,volume,trades,vwap,avg_price"
         ]
+    assert snapshot(db) == before
+
+
+def test_text_that_is_not_utf8_is_a_clear_error_before_any_query(db: Client) -> None:
+    """A terminal's undecodable bytes arrive as lone surrogates: refused before a request."""
+    before = snapshot(db)
+    with pytest.raises(UnicodeEncodeError):
+        ohlcv(db, "binance", TEXTS["lone_surrogate"])
+    assert snapshot(db) == before
+
+
+def test_hostile_cli_times_and_names_are_usage_errors(
+    db: Client, clickhouse_server: EmbeddedClickHouse, settings: Settings
+) -> None:
+    """Out-of-range, garbage and undecodable values on `lucent query`: exit 2 (1 for a database
+    that does not exist) with one error line, no traceback; nothing reaches ClickHouse."""
+    local = with_overrides(
+        settings, clickhouse_url=clickhouse_server.url, clickhouse_database=db.database
+    )
+    before = snapshot(db)
+    for option, text in [
+        ("--start", "9" * 400), ("--start", "0001-01-01T00:00:00Z"), ("--start", "-5"),
+        ("--start", TEXTS["sql_quote"]), ("--end", TEXTS["nul"]), ("--start", "99999999d"),
+        ("--pair", "\udcff\udcfe"), ("--exchange", "\udcff"), ("--interval", TEXTS["regex"]),
+        ("--database", TEXTS["sql_backtick"]),
+    ]:  # fmt: skip
+        args = ["query", "ohlcv", "--exchange", "binance", "--pair", "ETH-USDC", option, text]
+        result = CliRunner().invoke(cli, args, obj={"settings": local})  # the last one counts
+        assert result.exit_code in (1, 2), (option, text, result.output, result.exception)
+        assert "Error:" in result.output and "Traceback" not in result.output
     assert snapshot(db) == before

@@ -135,14 +135,14 @@ def _write(ctx: click.Context, topic: str, key: str, value: bytes | None) -> Non
 
 def _rules(ctx: click.Context) -> list[tuple[str, Any]]:
     """(id, rule) of every valid rule, read as the engine reads them."""
-    from lucent_platform.signals.apps.alert_rules import parse_rule
+    from lucent_platform.signals.apps.alert_rules import parse_rule, parse_rule_id
     from lucent_platform.signals.table import Table
     from lucent_platform.topics import USER_ALERT_RULES
     from streaming.runtime.metrics import WorkerMetrics
     from streaming.runtime.tables import TableFollower, table_reader
 
     settings = settings_from(ctx)
-    table = Table(USER_ALERT_RULES, parse_rule)
+    table = Table(USER_ALERT_RULES, parse_rule, parse_rule_id)
     follower = TableFollower(
         [table], WorkerMetrics(), table_reader(settings, resolve_kafka(settings), "lucent-cli")
     )

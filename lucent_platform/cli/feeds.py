@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from lucent_platform.cli.main import settings_from
+from lucent_platform.cli.params import SafePath, topic_name
 from lucent_platform.stack.endpoints import resolve_kafka
 
 
@@ -48,7 +49,7 @@ def simulate(
 
 
 @click.command()
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.argument("path", type=SafePath(exists=True, path_type=Path))
 @click.option(
     "--speed",
     type=float,
@@ -134,7 +135,7 @@ def replay(
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=SafePath(dir_okay=False, path_type=Path),
     required=True,
     help="The recording to write (JSONL; gzipped when it ends in .gz).",
 )
@@ -202,8 +203,15 @@ def record(
 
 
 @click.command()
-@click.argument("topic")
-@click.option("-n", "--limit", type=int, default=20, show_default=True, help="How many records.")
+@click.argument("topic", callback=topic_name)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many records.",
+)
 @click.pass_context
 def tail(ctx: click.Context, topic: str, limit: int) -> None:
     """Print the last LIMIT records of TOPIC (key and value) from the running broker."""

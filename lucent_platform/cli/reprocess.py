@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lucent_platform.cli.main import settings_from
+from lucent_platform.cli.params import group_id
 from lucent_platform.cli.times import parse_time
 from lucent_platform.stack.endpoints import resolve_kafka
 
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--group", required=True, help="The consumer group, e.g. lucent-processor.")
+@click.option(
+    "--group", required=True, callback=group_id, help="The consumer group, e.g. lucent-processor."
+)
 @click.option("--since", required=True, help="ISO-8601 time, epoch ms, or an age (15m, 2h, 1d).")
 @click.option(
     "--until",

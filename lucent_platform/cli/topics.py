@@ -23,10 +23,13 @@ def provision(ctx: click.Context, exchanges: str | None, pairs: str | None) -> N
     from lucent_platform.adapters import kafka
 
     settings = settings_from(ctx)
-    bootstrap = resolve_kafka(settings)
     exchange_list = exchanges.split(",") if exchanges else settings.exchanges
     pair_list = pairs.split(",") if pairs else settings.pairs
-    specs = catalog.fixed_topics() + catalog.instrument_topics(exchange_list, pair_list)
+    try:  # names first: a name that cannot be a topic segment is a usage error
+        specs = catalog.fixed_topics() + catalog.instrument_topics(exchange_list, pair_list)
+    except catalog.TopicNameError as exc:
+        raise click.BadParameter(str(exc), param_hint="--exchanges/--pairs") from None
+    bootstrap = resolve_kafka(settings)
     results = kafka.provision(
         kafka.admin(settings, bootstrap),
         specs,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from lucent_platform import subjects
 from lucent_platform.domain import events, rebalance, sizing
 from lucent_platform.domain.commands import Command
 from lucent_platform.domain.config import DomainConfig
@@ -84,6 +85,10 @@ def signal_event(command: Command) -> Planned:
         )  # fmt: skip
         kind = events.ARBITRAGE_OPPORTUNITY_DETECTED
     elif isinstance(signal, PriceAlert):
+        try:  # it is announced on notify.user.{id}: refuse it now, not when announcing
+            subjects.token(signal.user_id)
+        except subjects.SubjectTokenError as exc:
+            raise CommandInvalid(f"command {command.command_id}: {exc}") from None
         stream = events.price_alert_stream(signal.rule_id)
         data = PriceAlertTriggered(
             rule_id=signal.rule_id, user_id=signal.user_id, pair=signal.pair,

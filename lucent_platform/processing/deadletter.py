@@ -33,12 +33,19 @@ MAX_ORIGINAL_BYTES = 512 * 1024
 """The most of a record's bytes a dead letter carries (base64 makes it 683 KiB, under the
 producers' 1,000,000-byte ``message.max.bytes`` with room for the rest of the letter)."""
 MAX_DETAIL_CHARS = 2000
+MAX_RECORD_BYTES = MAX_ORIGINAL_BYTES
+"""A raw record over this many bytes is dead-lettered ``too_large`` before it is parsed:
+market messages are a few kB, and a valid envelope of ~1 MB would make a normalized output over
+the producers' 1 MB limit (``MSG_SIZE_TOO_LARGE`` at ``produce``, which stops the worker).
+The same number as ``MAX_ORIGINAL_BYTES``, so the only letters cut are ``too_large`` ones."""
 
 
 class Reason(StrEnum):
     """Why a record was dead-lettered; counted as ``dead.<reason>``."""
 
+    TOO_LARGE = "too_large"  # over MAX_RECORD_BYTES: not parsed at all
     UNDECODABLE = "undecodable"  # not an envelope: bad JSON, missing field, wrong type, no value
+    INVALID_HEADER = "invalid_header"  # source or message id empty, too long, or not printable
     UNKNOWN_KIND = "unknown_kind"  # header.messageType is no kind we know
     WRONG_TOPIC = "wrong_topic"  # a known kind that this raw topic family does not carry
     INVALID_PAIR = "invalid_pair"  # pair/exchange/protocol cannot be made one canonical name
@@ -52,6 +59,7 @@ class Reason(StrEnum):
     FUTURE_TIMESTAMP = "future_timestamp"  # event time ahead of the receive time
     STALE_EVENT = "stale_event"  # received too long after the event
     CLOCK_SKEW = "clock_skew"  # receive time far from our clock (off unless configured)
+    IMPLAUSIBLE_TIME = "implausible_time"  # event or receive time outside 2000..2100 UTC
     INVALID_BOOK = "invalid_book"  # levels unsorted, not positive or not finite
     CROSSED_BOOK = "crossed_book"  # best bid at or above best ask
     INVALID_YIELD = "invalid_yield"  # APY outside [-100, 10000] %, TVL negative
@@ -101,10 +109,12 @@ def encode(letter: DeadLetter) -> bytes:
         )
     try:
         return _encoder.encode(letter)
-    except UnicodeEncodeError:  # a lone surrogate in a detail or id taken from bad input
+    except UnicodeEncodeError:  # a lone surrogate in any text taken from bad input
         return _encoder.encode(
             msgspec.structs.replace(
                 letter,
+                reason=_printable(letter.reason),
+                source_topic=_printable(letter.source_topic),
                 detail=_printable(letter.detail),
                 message_id=None if letter.message_id is None else _printable(letter.message_id),
                 message_type=(

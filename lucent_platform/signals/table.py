@@ -21,9 +21,15 @@ V = TypeVar("V")
 class Table(Generic[V]):
     """Latest value per key of one compacted topic; ``version`` counts applied changes."""
 
-    def __init__(self, topic: str, parse: Callable[[bytes], V]) -> None:
+    def __init__(
+        self,
+        topic: str,
+        parse: Callable[[bytes], V],
+        check_key: Callable[[bytes], object] | None = None,
+    ) -> None:
         self.topic = topic
         self._parse = parse
+        self._check_key = check_key  # raises ValueError for a key the table must not hold
         self._rows: dict[bytes, V] = {}
         self.version = 0
         self.rejected = 0
@@ -39,6 +45,8 @@ class Table(Generic[V]):
                 removed = self._rows.pop(record.key, None) is not None
             else:
                 try:
+                    if self._check_key is not None:
+                        self._check_key(record.key)
                     self._rows[record.key] = self._parse(record.value)
                     removed = True
                 except ValueError:

@@ -9,8 +9,11 @@ A rule is a compacted-topic record, key = rule id, value = JSON (a tombstone del
 ``level`` is in the type's unit: a quote-currency price for ``above``/``below``, percent for
 ``move`` (within ``windowMs``, either direction), basis points for ``spread`` (best bid across
 venues over best ask across venues). ``exchange`` limits ``above``/``below``/``move`` to one
-venue; without it any venue counts. Ids and user ids are opaque text: they are only ever
-keys and values, never part of a topic name or a query.
+venue; without it any venue counts. A rule id (the record key) is opaque printable text,
+only ever a key and a value, never part of a topic name or a query. A user id is letters,
+digits, ``-`` and ``_``: it names the user's NATS subject ``notify.user.{id}``, where a dot or
+a wildcard would widen a subscription (``subjects.token``), so it is refused here, where the
+user still sees why, rather than when the alert is announced.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Literal
 import msgspec
 
 from lucent_platform.connectors.pairs import normalize_pair
+from lucent_platform.subjects import SubjectTokenError, token
 
 RuleType = Literal["above", "below", "move", "spread"]
 RULE_TYPES: tuple[str, ...] = ("above", "below", "move", "spread")
@@ -55,11 +59,20 @@ def make_rule(
     """A valid rule with canonical names; ``ValueError`` saying what is wrong otherwise."""
     check_text("user id", user_id)
     try:
+        if token(user_id) != user_id:  # "a b" or "a/b" would be announced as "a-b"
+            raise SubjectTokenError(f"{user_id!r} is not one NATS subject token")
+    except SubjectTokenError:
+        raise ValueError(
+            f"user id {_shown(user_id)}: use letters, digits, '-' or '_' (it names the NATS "
+            "subject notify.user.{id})"
+        ) from None
+    check_text("pair", pair)
+    try:
         canonical_pair = normalize_pair(pair)
     except ValueError as exc:
         raise ValueError(f"pair: {exc}") from None
     if type not in RULE_TYPES:
-        raise ValueError(f"rule type {type!r}: use one of {', '.join(RULE_TYPES)}")
+        raise ValueError(f"rule type {_shown(type)}: use one of {', '.join(RULE_TYPES)}")
     if isinstance(level, bool) or not isinstance(level, int | float) or not math.isfinite(level):
         raise ValueError(f"level {level!r} is not a finite number")
     if level <= 0:
@@ -68,7 +81,7 @@ def make_rule(
     if exchange is not None:
         venue = exchange.strip().lower()
         if not _EXCHANGE.fullmatch(venue) or len(venue) > MAX_TEXT:
-            raise ValueError(f"exchange {exchange!r} is not a venue id ([a-z0-9._-])")
+            raise ValueError(f"exchange {_shown(exchange)} is not a venue id ([a-z0-9._-])")
         if type == "spread":
             raise ValueError("a spread rule compares every venue: it takes no exchange")
     if type == "move":
@@ -84,13 +97,29 @@ def make_rule(
     )  # fmt: skip
 
 
+def _shown(value: object) -> str:
+    """``value`` as an error message quotes it: a hostile 10 MB field is not echoed whole."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}… ({len(text)} chars)"
+
+
 def check_text(what: str, value: str) -> None:
     if not value or not value.strip():
         raise ValueError(f"{what} is empty")
     if len(value) > MAX_TEXT:
         raise ValueError(f"{what} is longer than {MAX_TEXT} characters")
-    if any(ord(ch) < 32 for ch in value):
-        raise ValueError(f"{what} {value!r} contains control characters")
+    if not value.isprintable():
+        raise ValueError(f"{what} {_shown(value)} contains control or format characters")
+
+
+def parse_rule_id(key: bytes) -> str:
+    """A rule id from its record key: UTF-8, checked as ``check_text`` checks; ``ValueError``."""
+    try:
+        text = key.decode()
+    except UnicodeDecodeError:
+        raise ValueError(f"rule id {key[:60]!r} is not UTF-8") from None
+    check_text("rule id", text)
+    return text
 
 
 def parse_rule(value: bytes) -> Rule:
@@ -98,7 +127,8 @@ def parse_rule(value: bytes) -> Rule:
     try:
         raw = _decode(value)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise ValueError(f"not a rule: {exc}") from None
+        text = str(exc)  # msgspec quotes the bad value: cut a hostile 10 MB one
+        raise ValueError(f"not a rule: {text if len(text) <= 300 else text[:300] + '…'}") from None
     return make_rule(
         user_id=raw.user_id, pair=raw.pair, type=raw.type, level=raw.level,
         exchange=raw.exchange, window_ms=raw.window_ms,

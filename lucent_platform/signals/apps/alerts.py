@@ -47,7 +47,7 @@ from lucent_platform.envelope import (
 from lucent_platform.json_config import from_json
 from lucent_platform.messages import PriceAlert, PriceUpdate
 from lucent_platform.processing.pipeline import InRecord, Output
-from lucent_platform.signals.apps.alert_rules import Rule, parse_rule
+from lucent_platform.signals.apps.alert_rules import Rule, parse_rule, parse_rule_id
 from lucent_platform.signals.keyed import PartitionedApp
 from lucent_platform.signals.table import Table
 from lucent_platform.signals.windows import Mark
@@ -144,7 +144,7 @@ class AlertEngine(PartitionedApp[_PartitionState]):
         super().__init__()
         self.config = config
         self.out_topic = out_topic
-        self.rules: Table[Rule] = Table(rules_topic, parse_rule)
+        self.rules: Table[Rule] = Table(rules_topic, parse_rule, parse_rule_id)
         self._clock_ms = clock_ms
         self._by_pair: dict[str, list[tuple[bytes, Rule]]] = {}
         self._indexed = -1

@@ -1,0 +1,66 @@
+"""Hostile values on the command line: every corpus text (and undecodable bytes, 400 digits,
+NUL) in every name, id, time and path option of ``lucent alerts``, ``topics``, ``replay``,
+``reprocess``, ``tail``, ``worker`` and ``trace``, against a running broker. Each is exit 2
+(usage) or 1 (a clear refusal) with one ``Error:`` line, never a traceback, never an abort
+(a group id with lone surrogates once aborted the process inside librdkafka)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lucent_platform.cli.main import cli
+from lucent_platform.config import Settings, with_overrides
+from tests.fixtures.hostile import TEXTS
+
+VALUES = {
+    **{name: text for name, text in TEXTS.items() if name != "lone_surrogate"},
+    "undecodable_bytes": "\udcff\udcfe",  # how Python hands over argv bytes that are not UTF-8
+    "digits_400": "9" * 400,
+    "minus_one": "-1",
+}
+
+
+def commands(text: str, recording: str) -> list[list[str]]:
+    rule = ["alerts", "add", "--user", "u", "--pair", "ETH-USDC"]
+    return [
+        ["alerts", "add", "--user", text, "--pair", "ETH-USDC", "--above", "1"],
+        ["alerts", "add", "--user", "u", "--pair", text, "--above", "1"],
+        [*rule, "--exchange", text, "--above", "1"],
+        [*rule, "--above", text],
+        [*rule, "--move", "5", "--within", text],
+        [*rule, "--above", "1", "--id", text],
+        ["alerts", "remove", text],
+        ["topics", "provision", "--pairs", text],
+        ["topics", "provision", "--exchanges", text],
+        ["replay", text],
+        ["replay", recording, "--exchange", text, "--to", "stdout"],
+        ["replay", recording, "--chain", text, "--to", "stdout"],
+        ["reprocess", "--group", text, "--since", "1h", "--dry-run"],
+        ["reprocess", "--group", "g", "--since", text, "--dry-run"],
+        ["reprocess", "--group", "g", "--since", "1h", "--until", text, "--dry-run"],
+        ["tail", text, "-n", "1"],
+        ["worker", text],
+        ["trace", text],
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_hostile_values_are_refused_with_one_line(
+    name: str, kafka_bootstrap: str, settings: Settings, tmp_path: Path
+) -> None:
+    local = with_overrides(settings, kafka_bootstrap_servers=kafka_bootstrap)
+    recording = tmp_path / "frames.jsonl"
+    recording.write_text('{"exchange": "binance", "received_ns": 1, "message": "{}"}\n')
+    for args in commands(VALUES[name], str(recording)):
+        result = CliRunner().invoke(cli, args, obj={"settings": local})
+        shown = [a[:40] for a in args]
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            shown, repr(result.exception)
+        )  # fmt: skip
+        if result.exit_code != 0:  # a hostile text taken as data (a rule id, a group) is fine
+            assert result.exit_code in (1, 2), (shown, result.output)
+            assert "Error" in result.output or "error" in result.output, (shown, result.output)
+            assert "Traceback" not in result.output
