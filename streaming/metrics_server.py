@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from lucent_platform.config import Settings
 from lucent_platform.stack.errors import StackError
 from streaming.exposed import Exposed, exposed
+from streaming.monitor_metrics import MonitorCollector
 from streaming.runtime.metrics import BUCKET_BOUNDS_MS, Histogram
 
 _EVERY = 4  # one bound per doubling out of the runtime's four
@@ -254,6 +255,7 @@ def registry_for(worker: str) -> CollectorRegistry:
     """The worker's figures plus the process's own (CPU, memory, open files, Python)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WorkerCollector(worker))
+    registry.register(MonitorCollector(worker))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry

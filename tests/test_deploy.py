@@ -19,6 +19,12 @@ def _exported() -> set[str]:
     return {family.name for family in registry_for("test").collect()}
 
 
+def _queried(exprs: list[str]) -> set[str]:
+    """The lucent_ metric families the PromQL expressions read (suffixes stripped)."""
+    return {re.sub(r"_(total|bucket|count|sum)$", "", name)
+            for expr in exprs for name in re.findall(r"\blucent_[a-z_]+", expr)}  # fmt: skip
+
+
 def test_the_dashboard_queries_only_metrics_the_workers_export() -> None:
     dashboard = json.loads((DEPLOY / "grafana" / "lucent-dashboard.json").read_text())
     assert dashboard["uid"] == "lucent-streaming"
@@ -26,12 +32,34 @@ def test_the_dashboard_queries_only_metrics_the_workers_export() -> None:
     for wanted in ("Throughput", "Dead letters", "latency", "lag", "Feed", "ClickHouse", "NATS"):
         assert any(wanted in title for title in titles), (wanted, titles)
     exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-    used = {re.sub(r"_(total|bucket|count|sum)$", "", name)
-            for expr in exprs for name in re.findall(r"\blucent_[a-z_]+", expr)}  # fmt: skip
+    used = _queried(exprs)
     assert used, exprs
     assert used - _exported() == set()
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+def test_the_alerting_rules_read_only_exported_metrics_and_are_loaded() -> None:
+    """deploy/prometheus/alerts.yml: every rule well formed, on the monitor's figures, with a
+    runbook that exists; prometheus.yml loads it and the profile mounts it there."""
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    found = [rule for group in rules["groups"] for rule in group["rules"]]
+    names = [rule["alert"] for rule in found]
+    assert len(names) == len(set(names))
+    assert {"LucentSourceStale", "LucentSourceMissing", "LucentFailureRateHigh",
+            "LucentPriceDeviation"} <= set(names)  # fmt: skip
+    used = _queried([rule["expr"] for rule in found])
+    assert {"lucent_monitor_open_alerts", "lucent_source_age_seconds"} <= used
+    assert used - _exported() == set()
+    root = DEPLOY.parent
+    for rule in found:
+        assert rule["labels"]["severity"] in ("warning", "critical"), rule
+        assert (root / rule["annotations"]["runbook"]).is_file(), rule
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+    compose = yaml.safe_load((DEPLOY / "docker-compose.production.yml").read_text())
+    volumes = compose["services"]["prometheus"]["volumes"]
+    assert "./prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in volumes
 
 
 def test_prometheus_scrapes_every_worker_of_the_profile() -> None:
