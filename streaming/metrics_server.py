@@ -4,7 +4,8 @@
 :``LUCENT_METRICS_PORT`` (0: no endpoint) and answers ``GET /metrics`` in the standard text
 format. One custom collector reads, at scrape time, every object handed to
 ``streaming.exposed`` — the runtime's ``WorkerMetrics``, the sink's ``SinkMetrics``, the
-bridge's, the feeds' ``counts`` and the publisher's — so nothing is counted twice. Every name
+bridge's, the feeds' ``counts``, the publisher's and the processor's per-source message ages —
+so nothing is counted twice. Every name
 has the ``lucent_`` prefix and a ``worker`` label (the ``lucent worker`` name); stages are named
 by their consumer group (``stage``), feeds by exchange or chain (``source``). The README's
 "Metrics" section lists them all.
@@ -32,9 +33,11 @@ from prometheus_client.registry import Collector
 
 from lucent_platform.config import Settings
 from lucent_platform.stack.errors import StackError
+from streaming.broker_metrics import BrokerCollector
 from streaming.exposed import Exposed, exposed
 from streaming.monitor_metrics import MonitorCollector
 from streaming.runtime.metrics import BUCKET_BOUNDS_MS, Histogram
+from streaming.runtime.traffic import REBALANCE_KINDS, Traffic
 
 _EVERY = 4  # one bound per doubling out of the runtime's four
 _BOUNDS = [(i, BUCKET_BOUNDS_MS[i]) for i in range(0, len(BUCKET_BOUNDS_MS), _EVERY)]
@@ -82,6 +85,8 @@ class WorkerCollector(Collector):
                 families.publisher(item)
             elif item.kind == "lag":
                 families.lag(item)
+            elif item.kind == "sources":
+                families.sources(item)
         yield from families.all()
 
 
@@ -90,12 +95,25 @@ class _Families:
         self.worker = worker
         stage, feed = ["worker", "stage"], ["worker", "source"]
         c, g, h = CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-        self.messages_in = c("lucent_messages_in", "Records a stage consumed.", labels=stage)
+        self.messages_in = c(
+            "lucent_messages_in",
+            "Records a stage consumed, by input topic.",
+            labels=[*stage, "topic"],
+        )
         self.messages_out = c(
             "lucent_messages_out",
-            "Records a stage handed on: produced to Kafka, rows inserted (sink), published "
-            "to NATS (bridge).",
-            labels=stage,
+            "Records a stage handed on: produced to Kafka (by output topic), rows inserted "
+            "(sink), published to NATS (bridge) — topic empty for those two.",
+            labels=[*stage, "topic"],
+        )
+        self.batch_size = h("lucent_batch_size", "Records per consumed batch.", labels=stage)
+        self.rebalances = c(
+            "lucent_rebalances",
+            "The stage consumer's rebalance callbacks: partitions assigned, revoked, lost.",
+            labels=[*stage, "kind"],
+        )
+        self.assigned = g(
+            "lucent_assigned_partitions", "Partitions the stage's consumer holds.", labels=stage
         )
         self.dead = c(
             "lucent_messages_dead_lettered",
@@ -115,11 +133,31 @@ class _Families:
         self.commit = h(
             "lucent_commit_duration_seconds", "Per offset commit (or transaction).", labels=stage
         )
-        self.e2e = h(
-            "lucent_end_to_end_latency_seconds",
-            "Per record: its outputs durable minus its Kafka timestamp (the feed's publish "
-            "time, itself the exchange time plus the ingest delay).",
+        self.input_latency = h(
+            "lucent_input_latency_seconds",
+            "Per record: its outputs durable minus its input's own timestamp (the Kafka "
+            "record's: broker → done; the domain worker's: command issued → done). Exchange "
+            "→ application is lucent_exchange_latency_seconds.",
             labels=stage,
+        )
+        source = [*stage, "source"]
+        self.exchange_latency = h(
+            "lucent_exchange_latency_seconds",
+            "Per normalized message, by envelope source: the processor's clock minus the "
+            "envelope's event time (exchange → application; block time for on-chain sources).",
+            labels=source,
+        )
+        self.receive_latency = h(
+            "lucent_receive_latency_seconds",
+            "Per normalized message, by envelope source: the processor's clock minus the "
+            "envelope's received time (our connector → application).",
+            labels=source,
+        )
+        self.clock_skew = c(
+            "lucent_exchange_clock_skew",
+            "Messages whose event or received time was after the processor's clock (not "
+            "observed in the latency histograms).",
+            labels=source,
         )
         self.rows = c(
             "lucent_clickhouse_rows_inserted", "Rows the sink inserted.", labels=[*stage, "table"]
@@ -177,12 +215,17 @@ class _Families:
         m, labels = item.obj, [self.worker, item.name]
         counts: Mapping[str, int] = m.counts
         own = set(_OWN)
-        self.messages_in.add_metric(labels, counts.get("consumed", 0))
+        traffic: Traffic = m.traffic
+        _by_topic(self.messages_in, labels, traffic.topics_in, counts.get("consumed", 0))
+        self.batch_size.add_metric(labels, traffic.size_buckets(), float(traffic.batch_total))
+        for kind in REBALANCE_KINDS:
+            self.rebalances.add_metric([*labels, kind], traffic.rebalances.get(kind, 0))
+        self.assigned.add_metric(labels, traffic.assigned)
         self._dead(labels, counts, sink=item.kind == "sink")
         if item.kind == "sink":
             rows = {k.removeprefix("rows."): n for k, n in counts.items() if k.startswith("rows.")}
             own |= _SINK_OWN | {f"rows.{table}" for table in rows}
-            self.messages_out.add_metric(labels, sum(rows.values()))
+            self.messages_out.add_metric([*labels, ""], sum(rows.values()))
             for table, n in sorted(rows.items()):
                 self.rows.add_metric([*labels, table], n)
             self.inserts.add_metric(labels, counts.get("inserts", 0))
@@ -191,19 +234,19 @@ class _Families:
             self._histogram(self.insert_ms, labels, m.insert_ms)
         elif item.kind == "bridge":
             own |= _BRIDGE_OWN
-            self.messages_out.add_metric(labels, counts.get("published", 0))
+            self.messages_out.add_metric([*labels, ""], counts.get("published", 0))
             self.nats_acks.add_metric(labels, counts.get("published", 0))
             self.nats_duplicates.add_metric(labels, counts.get("duplicates", 0))
             self.nats_retries.add_metric(labels, counts.get("publish_retries", 0))
         else:
-            self.messages_out.add_metric(labels, counts.get("produced", 0))
+            _by_topic(self.messages_out, labels, traffic.topics_out, counts.get("produced", 0))
         for event, n in sorted(counts.items()):
             if event not in own and not event.startswith("dead."):
                 self.events.add_metric([*labels, event], n)
         if item.kind != "sink":  # the sink has no batch timing (see SinkMetrics)
             self._histogram(self.batch, labels, m.batch_ms)
         self._histogram(self.commit, labels, m.commit_ms)
-        self._histogram(self.e2e, labels, m.end_to_end_ms)
+        self._histogram(self.input_latency, labels, m.end_to_end_ms)
 
     def _dead(self, labels: list[str], counts: Mapping[str, int], *, sink: bool) -> None:
         if sink:
@@ -239,6 +282,16 @@ class _Families:
         for (topic, partition), n in sorted(lag.items()):
             self.consumer_lag.add_metric([self.worker, item.name, topic, str(partition)], n)
 
+    def sources(self, item: Exposed) -> None:
+        latency = item.obj  # lucent_platform.processing.latency.SourceLatency
+        exchange: Mapping[str, Histogram] = dict(latency.exchange)
+        received: Mapping[str, Histogram] = dict(latency.received)
+        for source in sorted(exchange):
+            labels = [self.worker, item.name, source]
+            self._histogram(self.exchange_latency, labels, exchange[source])
+            self._histogram(self.receive_latency, labels, received[source])
+            self.clock_skew.add_metric(labels, latency.skewed.get(source, 0))
+
     def publisher(self, item: Exposed) -> None:
         counts: Mapping[str, int] = item.obj.counts
         for outcome in ("sent", "delivered", "failed"):
@@ -251,10 +304,24 @@ class _Families:
         return [v for v in vars(self).values() if isinstance(v, Metric)] + list(self.chain.values())
 
 
+def _by_topic(
+    family: CounterMetricFamily, labels: list[str], by_topic: Mapping[str, int], total: int
+) -> None:
+    """``total`` split by topic; what no topic accounts for (a worker that does not tell
+    topics apart) under ``topic=""``, so a sum over topics is always the total."""
+    split = dict(by_topic)
+    rest = total - sum(split.values())
+    if rest > 0 or not split:
+        split[""] = split.get("", 0) + max(rest, 0)
+    for topic, n in sorted(split.items()):
+        family.add_metric([*labels, topic], n)
+
+
 def registry_for(worker: str) -> CollectorRegistry:
     """The worker's figures plus the process's own (CPU, memory, open files, Python)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WorkerCollector(worker))
+    registry.register(BrokerCollector(worker))
     registry.register(MonitorCollector(worker))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)

@@ -144,10 +144,10 @@ def test_processor_metrics_move_with_its_input(
     assert moved("lucent_messages_in_total") == len(second)
     assert moved("lucent_messages_out_total") > 0
     assert moved("lucent_stage_events_total", event="batches") > 0
-    assert moved("lucent_end_to_end_latency_seconds_count") > 0
+    assert moved("lucent_input_latency_seconds_count") > 0
     assert moved("lucent_batch_duration_seconds_count") > 0
-    assert moved("lucent_end_to_end_latency_seconds_bucket", le="+Inf") == moved(
-        "lucent_end_to_end_latency_seconds_count"
+    assert moved("lucent_input_latency_seconds_bucket", le="+Inf") == moved(
+        "lucent_input_latency_seconds_count"
     )
     # The processor's own accounting, read from the endpoint: in = normalized + dead-lettered
     # (by reason) + duplicates dropped.
@@ -160,6 +160,25 @@ def test_processor_metrics_move_with_its_input(
     assert total(after, "lucent_messages_in_total", **stage) == (
         events["normalized"] + dead + events["duplicates"] + events.get("retracted", 0)
     )
+
+    # Split by topic: the raw topics it read, the normalized ones it wrote (moved() above
+    # sums over topics). Batch sizes: every record consumed is in one observed batch. Its
+    # consumer holds the raw partitions since its one assignment.
+    def topics(name: str) -> set[str]:
+        return {
+            dict(labels)["topic"]
+            for (n, labels), v in after.items()
+            if n == name and ("stage", "lucent-processor") in labels and v
+        }
+
+    read, written = topics("lucent_messages_in_total"), topics("lucent_messages_out_total")
+    assert read and not any(t.endswith(".all") or not t for t in read)  # raw, per instrument
+    assert "market.prices.all" in written and "" not in written
+    assert moved("lucent_batch_size_count") > 0
+    assert moved("lucent_batch_size_sum") == len(second)
+    assert moved("lucent_batch_size_bucket", le="+Inf") == moved("lucent_batch_size_count")
+    assert total(after, "lucent_assigned_partitions", **stage) > 0
+    assert total(after, "lucent_rebalances_total", **stage, kind="assign") >= 1
 
     # Lag per partition, from the worker's own consumer (measured every second): the raw
     # partitions it reads, nothing left behind once everything is consumed.
@@ -215,7 +234,7 @@ def test_sink_metrics_count_rows_and_inserts(
     assert moved("lucent_messages_out_total", **stage) == len(values) - half
     assert moved("lucent_clickhouse_inserts_total", **stage) > 0
     assert moved("lucent_clickhouse_insert_duration_seconds_count", **stage) > 0
-    assert moved("lucent_end_to_end_latency_seconds_count", **stage) == len(values) - half
+    assert moved("lucent_input_latency_seconds_count", **stage) == len(values) - half
     assert total(after, "lucent_clickhouse_insert_failures_total", **stage) == 0
     # Lag (measured every second) for the trades partitions it reads.
     wait_for_scrape(
