@@ -77,8 +77,9 @@ _LIKELY: dict[Kind, type[MessageData]] = {
 }
 _RAW_TOPIC = re.compile(r"market\.([a-z]+)\.(?!all$)[a-z0-9-]+(?:\.[a-z0-9-]+)?")
 _PAIR = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
-_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9._-]*")
+# at most 128 characters: a name is a label for people and state keys, not a payload
+_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+_SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,127}")
 _SEPARATORS = str.maketrans({"/": "-", ":": "-", "_": "-", " ": "-"})
 _CACHE_LIMIT = 4096
 
@@ -213,7 +214,9 @@ def _canonical_symbol(text: str) -> str | None:
 
 def _canonical_pair(text: str) -> tuple[str, bytes] | None:
     cleaned = text.strip().upper().translate(_SEPARATORS)
-    return (cleaned, cleaned.encode()) if _PAIR.fullmatch(cleaned) else None
+    if len(cleaned) > 128 or not _PAIR.fullmatch(cleaned):
+        return None
+    return cleaned, cleaned.encode()
 
 
 def _remember(cache: dict[str, Any], text: str, value: Any) -> Any:

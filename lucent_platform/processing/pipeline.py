@@ -4,9 +4,12 @@ For each record, in order (each step may end the record's way, exactly one of th
 
 1. **decode** the envelope (the topic's usual kind first, for speed); failure → dead letter
    ``undecodable``/``unknown_kind``; a kind this raw topic does not carry → ``wrong_topic``;
+   a record over ``MAX_RECORD_BYTES`` (512 KiB) is ``too_large`` before any parsing, a header
+   whose source or message id is not 1..200 printable characters ``invalid_header``;
 2. **de-duplicate** by message id, then (names made canonical first, ``invalid_pair`` if they
    cannot be) by content key → dropped, counted as a duplicate;
-3. **validate** timestamps, then the kind's checks and outliers → dead letter by reason;
+3. **validate** timestamps (within 2000..2100 UTC, then against each other), then the kind's
+   checks and outliers → dead letter by reason;
 4. **enrich** (price updates) and **normalize** → one envelope for ``market.{kind}.all``.
 
 A chain reorg's retraction (an on-chain message flagged ``retracted``, same message id as the
@@ -47,9 +50,10 @@ from lucent_platform.envelope import (
 )
 from lucent_platform.processing import deadletter
 from lucent_platform.processing.config import ProcessorConfig
-from lucent_platform.processing.deadletter import DeadLetter, Reason
+from lucent_platform.processing.deadletter import MAX_RECORD_BYTES, DeadLetter, Reason
 from lucent_platform.processing.dedup import ContentKey, content_keys
 from lucent_platform.processing.enrichment import Enricher, Owner
+from lucent_platform.processing.latency import SourceLatency
 from lucent_platform.processing.normalize import (
     KIND_OF,
     OUTPUT_TOPIC,
@@ -59,7 +63,7 @@ from lucent_platform.processing.normalize import (
     route,
 )
 from lucent_platform.processing.stages import PartitionState, Stages
-from lucent_platform.processing.validation import check_times
+from lucent_platform.processing.validation import PLAUSIBLE_MS, check_header, check_times
 from lucent_platform.topics import DEADLETTER, RETRACTIONS, Kind
 
 _DEFI = frozenset({Kind.YIELDS, Kind.LIQUIDATIONS, Kind.GOVERNANCE, Kind.BRIDGES, Kind.SWAPS})
@@ -107,7 +111,8 @@ class Result:
 class MarketProcessor:
     """Validation, de-duplication, normalization and enrichment of raw market data.
 
-    ``clock_ms`` is the processor's clock (UTC ms): it stamps dead letters and latency, and
+    ``clock_ms`` is the processor's clock (UTC ms): it stamps dead letters and latency (the
+    envelope's ``latencyMs`` and ``latency``, each normalized message's age per source), and
     judges clock skew when configured; nothing else depends on it, so replays behave as live.
     """
 
@@ -134,6 +139,9 @@ class MarketProcessor:
         }
         self._chain_latency_limit = config.validation.max_defi_latency_ms
         self._dead_headers = {reason: (("reason", reason.encode()),) for reason in Reason}
+        self.latency = SourceLatency()
+        """Per source, how old each normalized message is here (``processing.latency``)."""
+        self._observing = True
 
     # --- partitions ----------------------------------------------------------------------
 
@@ -151,8 +159,13 @@ class MarketProcessor:
 
     def warm(self, batch: Sequence[InRecord]) -> None:
         """Rebuild state from records already processed before (after an assignment or a
-        restart): everything ``process`` would do, outputs discarded."""
-        self.process(batch)
+        restart): everything ``process`` would do, outputs discarded, latency not observed
+        (those records were handled, and timed, before)."""
+        self._observing = False
+        try:
+            self.process(batch)
+        finally:
+            self._observing = True
 
     def _drop(self, owners: set[Owner]) -> None:
         for owner in owners:
@@ -222,6 +235,10 @@ class MarketProcessor:
         value = record.value
         if value is None:
             return self._dead_letter(record, Reason.UNDECODABLE, "the record has no value")
+        if len(value) > MAX_RECORD_BYTES:  # never parsed: its output could pass 1 MB
+            return self._dead_letter(
+                record, Reason.TOO_LARGE, f"{len(value)} bytes, over {MAX_RECORD_BYTES}"
+            )
         try:
             envelope = decode(value, path.likely)
         except EnvelopeError as exc:
@@ -239,6 +256,9 @@ class MarketProcessor:
             return self._dead_letter(
                 record, Reason.WRONG_TOPIC, f"{message_type} on a {where}", header
             )
+        bad_header = check_header(header)
+        if bad_header is not None:
+            return self._dead_letter(record, bad_header[0], bad_header[1], header)
         owner = (topic, record.partition)
         state = self._partitions.get(owner)
         if state is None:
@@ -269,7 +289,9 @@ class MarketProcessor:
             # confirmations (minutes on Ethereum), or polled long after (an oracle's round).
             limit = self._chain_latency_limit
         if (
-            event_ms - received_ms > self._max_future_ms
+            received_ms not in PLAUSIBLE_MS
+            or event_ms not in PLAUSIBLE_MS
+            or event_ms - received_ms > self._max_future_ms
             or (limit is not None and received_ms - event_ms > limit)
             or self._clock_skew
         ):
@@ -283,7 +305,10 @@ class MarketProcessor:
         # output_envelope, inlined: this runs for nearly every record
         if header.version != VERSION[message_type]:
             header = msgspec.structs.replace(header, version=VERSION[message_type])
-        latency_ms = metadata.latency_ms + (self._clock_ms() - received_ms)
+        now_ms = self._clock_ms()
+        if self._observing and not retraction:  # a retraction is as old as the block it undoes
+            self.latency.observe(header.source, now_ms, event_ms, received_ms)
+        latency_ms = metadata.latency_ms + (now_ms - received_ms)
         return Output(
             RETRACTIONS if retraction else OUTPUT_TOPIC[message_type],
             key,

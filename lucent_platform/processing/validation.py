@@ -85,11 +85,39 @@ class ValidationConfig:
                 raise ValueError(f"price bounds of {pair} must satisfy 0 <= low <= high")
 
 
+MAX_HEADER_TEXT = 200
+
+
+def check_header(header: Header) -> Failure | None:
+    """``source`` and ``messageId``: 1..200 printable characters, not blank. They become log
+    lines, metric labels, de-duplication keys and ClickHouse values: a NUL, a newline or a
+    terminal escape sequence never should, nor a 10 kB "id"."""
+    for name, text in (("source", header.source), ("messageId", header.message_id)):
+        if not (0 < len(text) <= MAX_HEADER_TEXT and text.isprintable()) or text.isspace():
+            shown = text if len(text) <= 60 else f"{text[:60]}… ({len(text)} chars)"
+            return Reason.INVALID_HEADER, (
+                f"header.{name} {shown!r} is not 1..{MAX_HEADER_TEXT} printable characters"
+            )
+    return None
+
+
+PLAUSIBLE_MS = range(946_684_800_000, 4_102_444_800_000)
+"""Event and receive times must fall within 2000-01-01..2100-01-01 UTC, whatever the clock:
+outside is a unit mix-up (seconds or nanoseconds where milliseconds belong) or garbage, which
+would otherwise pass when both times are wrong alike (clock skew is off by default). Fixed,
+not relative to now, so replays and backfills of any real market history still pass."""
+
+
 def check_times(
     header: Header, max_latency_ms: int | None, now_ms: int, config: ValidationConfig
 ) -> Failure | None:
     """Timestamp drift: event time vs receive time, and (if configured) receive time vs now."""
     event_ms, received_ms = header.event_time_ms, header.received_time_ms
+    if event_ms not in PLAUSIBLE_MS or received_ms not in PLAUSIBLE_MS:
+        return Reason.IMPLAUSIBLE_TIME, (
+            f"event time {event_ms} / receive time {received_ms} is not epoch ms within "
+            "2000..2100 UTC (seconds or nanoseconds for milliseconds?)"
+        )
     if event_ms - received_ms > config.max_future_ms:
         return Reason.FUTURE_TIMESTAMP, (
             f"event time {event_ms} is {event_ms - received_ms} ms after receive time "
