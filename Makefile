@@ -6,7 +6,7 @@ UV     := $(VENV)/bin/uv
 UV_VERSION := 0.13.8
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint check lock bench clean help
+.PHONY: install run test lint check lock bench audit clean help
 
 help:
 	@echo "make run    start the whole platform locally (Dagster UI on http://127.0.0.1:3000)"
@@ -14,6 +14,7 @@ help:
 	@echo "make lint   ruff, mypy, import-linter only"
 	@echo "make lock   re-resolve and pin every dependency into requirements.lock"
 	@echo "make bench  run the benchmarks"
+	@echo "make audit  pip-audit the locked dependencies (needs the PyPI JSON API or OSV)"
 
 # One resolve for everything, pinned in requirements.lock; uv installs it in seconds.
 $(STAMP): pyproject.toml requirements.lock
@@ -54,6 +55,15 @@ bench: install
 	$(VENV)/bin/python -m benchmarks.history_backfill
 	$(VENV)/bin/python -m benchmarks.dataset_build
 	$(VENV)/bin/python -m benchmarks.domain_events
+
+# pip-audit (pinned, run by uvx: not in the lock, since it cannot audit on the build machines)
+# on every pinned dependency. --strict: a package that cannot be checked (the vulnerability
+# service unreachable) fails instead of passing quietly. Accepted findings: audit-allowlist.txt.
+PIP_AUDIT_VERSION := 2.10.1
+audit: $(VENV)/bin/uv
+	$(VENV)/bin/uvx --from pip-audit==$(PIP_AUDIT_VERSION) pip-audit --strict --disable-pip \
+		--no-deps -r requirements.lock \
+		$$(awk '!/^[[:space:]]*(#|$$)/ {printf "--ignore-vuln %s ", $$1}' audit-allowlist.txt)
 
 lock: $(VENV)/bin/uv
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock

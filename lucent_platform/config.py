@@ -4,9 +4,11 @@ Every service has an *embedded* default that ``lucent up`` starts on loopback, a
 *external* form that replaces it when its address is set (``LUCENT_KAFKA_BOOTSTRAP_SERVERS``,
 ``LUCENT_NATS_URL``, ``LUCENT_CLICKHOUSE_URL``, ``LUCENT_EVENTSTORE_URI``).
 
-librdkafka passthrough is one JSON object for every client (plus one per role), e.g.
-``LUCENT_KAFKA_CONFIG='{"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN"}'``
-with secrets in ``LUCENT_KAFKA_SASL_PASSWORD`` (a ``SecretStr``, never logged).
+librdkafka passthrough is one JSON object for every client (plus one per role); security has
+its own settings (``LUCENT_KAFKA_SECURITY_PROTOCOL``, ``_SASL_*``, ``_SSL_*``), applied in
+``kafka_common``, the one place every librdkafka config is built. Secrets are ``SecretStr``
+(masked in repr and dumps), read from their variable or from a file named by the same variable
+with ``_FILE`` appended (``security.py``); URLs in repr and JSON dumps lose their credentials.
 """
 
 from __future__ import annotations
@@ -15,8 +17,21 @@ import importlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from lucent_platform import security
+from lucent_platform.redaction import redact_urls
+
+# A service URL that may carry ``user:password@``: redacted in JSON dumps and in repr.
+_Url = Annotated[str, PlainSerializer(redact_urls, when_used="json")]
 
 # DESIGN.md decision 3: the design record asks for acks=1 *and* idempotence; librdkafka
 # refuses that pair, and data integrity wins. max.in.flight stays at librdkafka's idempotent
@@ -217,10 +232,35 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=0, description="Embedded broker port (0 = any free port).")
     kafka_config: dict[str, Any] = Field(
         default_factory=dict,
-        description="librdkafka passthrough for every client (SASL/TLS etc.), as JSON.",
+        description="librdkafka passthrough for every client, as JSON (security: the "
+        "LUCENT_KAFKA_SECURITY_PROTOCOL/_SASL_*/_SSL_* settings; no secrets here).",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="librdkafka security.protocol of every client."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism (needs a SASL_* protocol, user, password)."
     )
     kafka_sasl_username: str | None = Field(default=None, description="SASL username.")
     kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_sasl_password_file: Path | None = Field(
+        default=None, description="File holding the SASL password (instead of the variable)."
+    )
+    kafka_ssl_ca_location: Path | None = Field(
+        default=None, description="CA certificate (PEM) the brokers' certificates are checked with."
+    )
+    kafka_ssl_certificate_location: Path | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS."
+    )
+    kafka_ssl_key_location: Path | None = Field(
+        default=None, description="Client private key (PEM) for mutual TLS."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of the client private key."
+    )
+    kafka_ssl_key_password_file: Path | None = Field(
+        default=None, description="File holding the client key's password."
+    )
     kafka_producer_config: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the producer defaults, as JSON."
     )
@@ -239,14 +279,21 @@ class Settings(BaseSettings):
     )
 
     # --- NATS ----------------------------------------------------------------------------
-    nats_url: str | None = Field(
+    nats_url: _Url | None = Field(
         default=None, description="External NATS server; unset = start embedded nats-server."
     )
     nats_port: int = Field(default=0, description="Embedded NATS port (0 = any free port).")
     nats_user: str | None = Field(default=None, description="NATS user.")
     nats_password: SecretStr | None = Field(default=None, description="NATS password.")
+    nats_password_file: Path | None = Field(
+        default=None, description="File holding the NATS password."
+    )
     nats_token: SecretStr | None = Field(default=None, description="NATS auth token.")
+    nats_token_file: Path | None = Field(default=None, description="File holding the token.")
     nats_creds_file: Path | None = Field(default=None, description="NATS .creds file.")
+    nats_tls_ca: Path | None = Field(
+        default=None, description="CA certificate (PEM) for a tls:// NATS server."
+    )
     nats_replicas: int = Field(
         default=1,
         ge=1,
@@ -255,7 +302,7 @@ class Settings(BaseSettings):
     )
 
     # --- Schema Registry -----------------------------------------------------------------
-    schema_registry_url: str | None = Field(
+    schema_registry_url: _Url | None = Field(
         default=None,
         description="Confluent-compatible Schema Registry; unset = schemas are only checked "
         "(backward compatibility), not registered.",
@@ -266,9 +313,12 @@ class Settings(BaseSettings):
     schema_registry_password: SecretStr | None = Field(
         default=None, description="Schema Registry basic-auth password (API secret)."
     )
+    schema_registry_password_file: Path | None = Field(
+        default=None, description="File holding the Schema Registry password."
+    )
 
     # --- ClickHouse ----------------------------------------------------------------------
-    clickhouse_url: str | None = Field(
+    clickhouse_url: _Url | None = Field(
         default=None,
         description="External ClickHouse HTTP(S) URL; unset = start the embedded server.",
     )
@@ -279,6 +329,12 @@ class Settings(BaseSettings):
     clickhouse_user: str = Field(default="default", description="ClickHouse user.")
     clickhouse_password: SecretStr = Field(
         default=SecretStr(""), description="ClickHouse password."
+    )
+    clickhouse_password_file: Path | None = Field(
+        default=None, description="File holding the ClickHouse password."
+    )
+    clickhouse_ca_cert: Path | None = Field(
+        default=None, description="CA certificate (PEM) an https:// ClickHouse is checked with."
     )
     clickhouse_database: str = Field(
         default="lucent", description="Database of the analytics tables (created by migrate)."
@@ -312,9 +368,13 @@ class Settings(BaseSettings):
         "this many batch inserts, before committing them; 0 = never.",
     )
     # --- Event store ---------------------------------------------------------------------
-    eventstore_uri: str | None = Field(
+    eventstore_uri: _Url | None = Field(
         default=None,
-        description="EventStoreDB/KurrentDB URI (esdb://…); unset = embedded SQLite store.",
+        description="EventStoreDB/KurrentDB URI (esdb://user:password@…; its credentials are "
+        "never shown); unset = embedded SQLite store.",
+    )
+    eventstore_uri_file: Path | None = Field(
+        default=None, description="File holding the EventStoreDB URI."
     )
     eventstore_path: Path | None = Field(
         default=None, description="Embedded event store file (default DATA_DIR/events.sqlite)."
@@ -336,6 +396,39 @@ class Settings(BaseSettings):
         "0 = no endpoint. `lucent up`: the first worker's port, the next ones count up from "
         "it; 0 = a free loopback port each.",
     )
+
+    # --- Supervision (`lucent up`) ----------------------------------------------------------
+    restart_first_delay_s: float = Field(
+        default=1.0, gt=0, description="Back-off before restarting a crashed worker the first "
+        "time; it doubles with each crash within LUCENT_RESTART_WINDOW_S.",
+    )  # fmt: skip
+    restart_max_delay_s: float = Field(
+        default=60.0, gt=0, description="The longest back-off before restarting a crashed worker."
+    )
+    restart_max_crashes: int = Field(
+        default=5, ge=0, description="A worker that crashes this many times within "
+        "LUCENT_RESTART_WINDOW_S is left crashed (0: never restart).",
+    )  # fmt: skip
+    restart_window_s: float = Field(
+        default=300.0, gt=0, description="The window, in seconds, in which crashes are counted."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        """``X_FILE`` → ``X`` for every secret (the file must exist; not both set)."""
+        return security.read_secret_files(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _security_fits(self) -> Settings:
+        security.check_kafka(self)
+        security.check_nats(self)
+        security.check_files(self)
+        return self
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, redact_urls(value) if isinstance(value, str) else value
 
     @field_validator("exchanges", "pairs", mode="before")
     @classmethod
@@ -405,13 +498,13 @@ class Settings(BaseSettings):
         return self.eventstore_path or self.data_dir / "events.sqlite"
 
     def kafka_common(self, bootstrap_servers: str) -> dict[str, Any]:
-        """librdkafka settings shared by every client: address, passthrough, credentials."""
-        conf: dict[str, Any] = {"bootstrap.servers": bootstrap_servers, **self.kafka_config}
-        if self.kafka_sasl_username is not None:
-            conf["sasl.username"] = self.kafka_sasl_username
-        if self.kafka_sasl_password is not None:
-            conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
-        return conf
+        """librdkafka settings shared by every client: address, passthrough, security (the
+        one place they are applied; every producer, consumer and admin client starts here)."""
+        return {
+            "bootstrap.servers": bootstrap_servers,
+            **self.kafka_config,
+            **security.kafka_security(self),
+        }
 
     def producer_config(self, bootstrap_servers: str) -> dict[str, Any]:
         return {
@@ -449,9 +542,11 @@ class SettingsError(ValueError):
         for err in exc.errors():
             loc = "_".join(str(part) for part in err["loc"] if part != "__root__")
             var = f"LUCENT_{loc.upper()}" if loc else "settings"
-            secret = any(word in loc for word in ("password", "token"))
-            got = "" if secret else f" (got {err.get('input')!r})"
-            lines.append(f"{var}: {err['msg']}{got}")
+            # a model-level error's input is every setting: never echoed
+            secret = not loc or any(word in loc for word in security.SECRET_WORDS)
+            got = "" if secret else f" (got {redact_urls(repr(err.get('input')))})"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{msg}" if not loc else f"{var}: {msg}{got}")
         return cls("invalid setting — " + "; ".join(lines))
 
 

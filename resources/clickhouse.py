@@ -33,8 +33,7 @@ class ClickHouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         url = self.url or settings.clickhouse_url or platform_endpoints(settings).clickhouse_url
         return clickhouse.connect(
             url,
-            username=settings.clickhouse_user,
-            password=settings.clickhouse_password.get_secret_value(),
+            **clickhouse.credentials(settings),
         )
 
     def query(self, name: str, **params: Any) -> Sequence[Any]:

@@ -23,7 +23,9 @@ def test_consumers_commit_manually() -> None:
 
 
 def test_env_and_passthrough(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LUCENT_KAFKA_CONFIG", '{"security.protocol": "SASL_SSL"}')
+    monkeypatch.setenv(
+        "LUCENT_KAFKA_CONFIG", '{"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN"}'
+    )
     monkeypatch.setenv("LUCENT_KAFKA_SASL_USERNAME", "svc")
     monkeypatch.setenv("LUCENT_KAFKA_SASL_PASSWORD", "hunter2")
     monkeypatch.setenv("LUCENT_PAIRS", "ETH-USDC, BTC-USDT")

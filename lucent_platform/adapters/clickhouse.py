@@ -13,8 +13,24 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from lucent_platform.redaction import redact_urls
+
 if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
+
+    from lucent_platform.config import Settings
+
+
+def credentials(settings: Settings) -> dict[str, Any]:
+    """User, password and TLS CA from the settings, as ``connect`` keyword arguments (every
+    caller that has settings passes these, so a new security setting lands everywhere)."""
+    options: dict[str, Any] = {
+        "username": settings.clickhouse_user,
+        "password": settings.clickhouse_password.get_secret_value(),
+    }
+    if settings.clickhouse_ca_cert is not None:
+        options["ca_cert"] = str(settings.clickhouse_ca_cert)
+    return options
 
 
 def is_loopback(host: str) -> bool:
@@ -49,7 +65,9 @@ def connect(
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"ClickHouse URL must look like http://host:8123, got {url!r}")
+        raise ValueError(
+            f"ClickHouse URL must look like http://host:8123, got {redact_urls(url)!r}"
+        )
     kwargs.setdefault("compress", not is_loopback(parts.hostname))
     if parts.path.strip("/"):
         kwargs.setdefault("proxy_path", parts.path)

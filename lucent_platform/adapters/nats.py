@@ -4,6 +4,7 @@ provisioned from the subject catalog. The only core module that imports ``nats``
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:
-    """Credentials from the settings, as ``nats.connect`` keyword arguments."""
+    """Credentials (user/password, token or creds file) and the TLS CA from the settings, as
+    ``nats.connect`` keyword arguments."""
     options: dict[str, Any] = {}
     if settings.nats_user:
         options["user"] = settings.nats_user
@@ -32,6 +34,8 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         options["token"] = settings.nats_token.get_secret_value()
     if settings.nats_creds_file is not None:
         options["user_credentials"] = str(settings.nats_creds_file)
+    if settings.nats_tls_ca is not None:
+        options["tls"] = ssl.create_default_context(cafile=str(settings.nats_tls_ca))
     return options
 
 

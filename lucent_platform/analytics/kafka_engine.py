@@ -98,15 +98,11 @@ def _kafka_engine(settings: Settings, topic: str, group: str) -> str:
         "kafka_num_consumers": "1",
         "kafka_skip_broken_messages": "1000",
     }
-    passthrough = {"security.protocol": "kafka_security_protocol"}
-    passthrough["sasl.mechanisms"] = "kafka_sasl_mechanism"
-    for key, option in passthrough.items():
-        if key in settings.kafka_config:
-            options[option] = str(settings.kafka_config[key])
-    if settings.kafka_sasl_username is not None:
-        options["kafka_sasl_username"] = settings.kafka_sasl_username
-    if settings.kafka_sasl_password is not None:
-        options["kafka_sasl_password"] = settings.kafka_sasl_password.get_secret_value()
+    # security from the one librdkafka config every client is built from
+    common = settings.kafka_common(brokers)
+    for key in ("security.protocol", "sasl.mechanisms", "sasl.username", "sasl.password"):
+        if key in common:
+            options["kafka_" + key.replace(".", "_")] = str(common[key])
     numeric = {"kafka_num_consumers", "kafka_skip_broken_messages"}
     body = ",\n    ".join(
         f"{name} = {value if name in numeric else _literal(value)}"

@@ -20,14 +20,13 @@ def clickhouse() -> None:
 
 def _client(settings: Settings) -> Client:
     """A client on the configured server, or on the running local stack's embedded one."""
-    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.adapters.clickhouse import connect, credentials
     from lucent_platform.stack.endpoints import resolve
 
     url = settings.clickhouse_url or resolve(settings).clickhouse_url
     return connect(
         url,
-        username=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
+        **credentials(settings),
     )
 
 

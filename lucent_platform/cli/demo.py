@@ -97,12 +97,11 @@ def demo(
 
 def _stored(settings: Settings, url: str) -> dict[str, int]:
     """Rows per analytics table; empty if ClickHouse cannot tell (the sink never started)."""
-    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.adapters.clickhouse import connect, credentials
     from lucent_platform.stage_report import stored_rows
 
     try:
-        client = connect(url, username=settings.clickhouse_user,
-                         password=settings.clickhouse_password.get_secret_value())  # fmt: skip
+        client = connect(url, **credentials(settings))
         try:
             return stored_rows(client, settings.clickhouse_database)
         finally:

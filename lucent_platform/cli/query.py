@@ -141,7 +141,7 @@ for _query in QUERIES.values():
 def _run(
     ctx: click.Context, q: Query, params: dict[str, Any], fmt: str, database: str | None
 ) -> None:
-    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.adapters.clickhouse import connect, credentials
     from lucent_platform.stack.clickhouse_reader import clickhouse_for_reading
 
     settings = settings_from(ctx)
@@ -152,8 +152,7 @@ def _run(
         try:
             client = connect(
                 source.url,
-                username=settings.clickhouse_user,
-                password=settings.clickhouse_password.get_secret_value(),
+                **credentials(settings),
             )
         except Exception as exc:  # the client's errors are not importable here (layering)
             raise click.ClickException(f"cannot reach ClickHouse at {source.url}: {exc}") from None

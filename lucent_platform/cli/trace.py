@@ -73,15 +73,14 @@ def _kafka_reader(settings: Any, bootstrap: str) -> Any:
 
 def _clickhouse(settings: Any, stack: ExitStack) -> Any:
     """A client on the analytics database, or None (said on stderr) when there is none."""
-    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.adapters.clickhouse import connect, credentials
     from lucent_platform.stack.clickhouse_reader import clickhouse_for_reading
 
     try:
         source = stack.enter_context(clickhouse_for_reading(settings))
         return connect(
             source.url,
-            username=settings.clickhouse_user,
-            password=settings.clickhouse_password.get_secret_value(),
+            **credentials(settings),
             database=settings.clickhouse_database,
         )
     except Exception as exc:  # StackError: no data dir; the client's own errors (layering)

@@ -44,7 +44,11 @@ class Endpoints:
     def write(self, data_dir: Path) -> Path:
         path = data_dir / STACK_FILE
         payload = {**asdict(self), "pid": os.getpid()}
-        path.write_text(json.dumps(payload, indent=2))
+        # owner-only: an esdb:// URI here may carry the event store's password
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(payload, indent=2))
+        path.chmod(0o600)  # a file left by an older version keeps its mode through O_TRUNC
         return path
 
 

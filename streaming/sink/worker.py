@@ -26,11 +26,12 @@ from confluent_kafka import (
 )
 
 from lucent_platform.adapters import kafka
-from lucent_platform.adapters.clickhouse import connect
+from lucent_platform.adapters.clickhouse import connect, credentials
 from lucent_platform.analytics.insert import delete_retracted, insert_rows
 from lucent_platform.analytics.migrate import migrate
 from lucent_platform.analytics.rows import TABLE_FOR_TOPIC
 from lucent_platform.config import Settings
+from lucent_platform.redaction import redact_urls
 from streaming.exposed import expose
 from streaming.lifecycle import StopSignal
 from streaming.runtime.lag import LAG_EVERY_S, consumer_lag
@@ -197,7 +198,7 @@ class ClickHouseSink:
             except UNAVAILABLE as exc:
                 delay = self.backoff.failed(time.monotonic())
                 log.warning("ClickHouse at %s unavailable (%s): retry in %.1fs",
-                            self.url, _reason(exc), delay)  # fmt: skip
+                            redact_urls(self.url), _reason(exc), delay)  # fmt: skip
                 stop.wait(delay)
         return False
 
@@ -205,8 +206,7 @@ class ClickHouseSink:
         if self.client is None:
             s = self.settings
             client = connect(
-                self.url, username=s.clickhouse_user,
-                password=s.clickhouse_password.get_secret_value(),
+                self.url, **credentials(s),
                 connect_timeout=5, send_receive_timeout=60,
             )  # fmt: skip
             if not self.prepared:
@@ -238,6 +238,7 @@ class ClickHouseSink:
     def _take(self, messages: list[Message]) -> None:
         now, now_ms = time.monotonic(), time.time_ns() // 1_000_000
         counts, most = self.metrics.counts, self.options.batch_records
+        topics_in = self.metrics.traffic.topics_in
         for m in messages:
             error = m.error()
             if error is not None:
@@ -265,6 +266,8 @@ class ClickHouseSink:
                 counts["skipped"] += 1
             buffer.add(offset, stamp, rows, now, most)
             counts["consumed"] += 1
+            topics_in[topic] += 1
+        self.metrics.traffic.batch(len(messages))
 
     def _reread(self, messages: list[Message]) -> None:
         """A rebalance was served inside ``consume``: its records may predate it. Take none
@@ -408,6 +411,7 @@ class ClickHouseSink:
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.generation += 1
         self.metrics.counts["rebalances"] += 1
+        self.metrics.traffic.rebalanced("assign", len(partitions))
         starts = self._committed(partitions)
         for (topic, partition), start in starts.items():
             self.buffers[(topic, partition)] = PartitionBuffer(topic, partition, start)
@@ -442,6 +446,7 @@ class ClickHouseSink:
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(tp.topic, tp.partition) for tp in partitions}
         self.generation += 1
+        self.metrics.traffic.rebalanced("revoke", len(gone))
         if not self.backoff.failing:
             self._flush(time.monotonic(), force=True, only=gone)
         self._commit(time.monotonic(), sync=True, only=gone)
@@ -451,6 +456,7 @@ class ClickHouseSink:
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         gone = {(tp.topic, tp.partition) for tp in partitions}
         self.generation += 1
+        self.metrics.traffic.rebalanced("lost", len(gone))
         self._forget(gone)
         log.info("sink %s lost %s", self.group_id, sorted(gone))
 
