@@ -9,6 +9,7 @@ Logs are the recorded block 11017338 (tests/fixtures/chain/uniswap_v2); its time
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +39,7 @@ from lucent_platform.chains.rates import per_second_to_apy
 from lucent_platform.chains.routes import LOG_TOPICS, ROUTES
 from lucent_platform.envelope import decode
 from lucent_platform.envelope import encode as encode_envelope
+from tests.fixtures.hostile import TEXTS, envelopes, frames
 
 BLOCK = Path(__file__).parent / "fixtures/chain/uniswap_v2/logs_block_11017338.json"
 PANCAKE_SWAP = Path(__file__).parent / "fixtures/chain/pancakeswap_v3/log_swap_rpc.json"
@@ -355,3 +357,30 @@ def test_any_eth_call_answer_gives_a_result_never_an_exception(
 
 def _call_frame(call: dict[str, Any], result: str, block: Any) -> ChainFrame:
     return _frame(*_response(result, "eth_call", call, block))
+
+
+@pytest.mark.parametrize("field", ["address", "data", "blockNumber", "logIndex", "transactionHash"])
+def test_hostile_text_in_a_log_field_is_rejected_or_never_a_name(field: str) -> None:
+    """Each corpus text (and each small corpus frame as text) in place of one field
+    of every real log: a result with a reason, never an exception, and no envelope whose
+    address, pool or hash is anything but lower-case 0x hex."""
+    connector = ChainConnector("ethereum")
+    for text in [*TEXTS.values(), *(c.value.decode("utf-8", "replace") for c in frames(big=False))]:
+        logs = _logs()
+        for obj in logs:
+            obj[field] = text
+        result = connector.parse(_frame(*_response(logs, "eth_getLogs", {"fromBlock": "0x1"})))
+        assert not (result.rejected or "").startswith("unparseable")
+        for envelope in result.envelopes:
+            data = envelope.data
+            for name in ("pool", "tx_hash", "bridge"):
+                value = getattr(data, name, None)
+                assert value is None or re.fullmatch(r"0x[0-9a-f]+", value), (name, value)
+
+
+def test_the_hostile_corpus_as_a_whole_message_is_rejected() -> None:
+    connector = ChainConnector("ethereum")
+    for case in [*frames(), *envelopes()]:
+        for message in (case.value, case.value.decode("utf-8", "surrogateescape")):
+            result = connector.parse(_frame(message))
+            assert not result.envelopes and (result.rejected or result.skipped), case

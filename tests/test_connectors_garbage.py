@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from lucent_platform.connectors import EXCHANGES, Connector, ParseResult, RawFrame, connector_for
 from lucent_platform.envelope import decode, encode
+from tests.fixtures.hostile import TEXTS, envelopes, frames, json_text
 from tests.market_fixtures import jsonl
 
 REAL = {
@@ -120,3 +122,59 @@ def _pick_slot(message: Any, data: st.DataObject) -> tuple[Any, Any]:
         parent, key = node, data.draw(st.sampled_from(keys))
         node = node[key]
     return parent, key
+
+
+# --- the hostile-input corpus (tests/fixtures/hostile) -------------------------------------
+
+_PAIR_SHAPE = re.compile(r"[A-Z0-9]+(-[A-Z0-9]+)+")
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES)
+def test_the_hostile_corpus_is_rejected_by_every_connector(exchange: str) -> None:
+    """Every corpus frame, 10 MB ones too, as bytes and as the text a websocket hands over,
+    and every envelope-shaped case (no exchange frame): rejected or skipped, never raised."""
+    connector = CONNECTORS[exchange]
+    for case in [*frames(), *envelopes()]:
+        for message in (case.value, case.value.decode("utf-8", "surrogateescape")):
+            result = _check(connector, message)
+            assert not result.envelopes, case
+            assert result.rejected is not None or result.skipped is not None, case
+
+
+@pytest.mark.parametrize("exchange", sorted(REAL))
+@pytest.mark.parametrize("name", sorted(TEXTS))
+def test_a_hostile_symbol_never_becomes_a_name(exchange: str, name: str) -> None:
+    """Each real frame with its symbol replaced by a hostile string: rejected, or an envelope
+    whose pair is a canonical BASE-QUOTE (never the hostile text) and whose exchange is the
+    connector's own."""
+    connector = CONNECTORS[exchange]
+    for frame in REAL[exchange]:
+        message = json.loads(json.dumps(frame))
+        if not _replace_symbols(message, TEXTS[name]):
+            continue
+        result = _check(connector, json_text(message).decode())
+        for envelope in result.envelopes:
+            data = envelope.data
+            assert getattr(data, "exchange", exchange) == connector.exchange
+            pair = getattr(data, "pair", None)
+            assert pair is None or _PAIR_SHAPE.fullmatch(pair), (name, pair)
+
+
+def _replace_symbols(node: Any, text: str) -> bool:
+    """Every symbol-like field of a frame (``s``, ``product_id``, Kraken's pair at the end,
+    the combined stream's name) set to ``text``; False when the frame has none."""
+    found = False
+    if isinstance(node, dict):
+        for key in list(node):
+            if key in ("s", "product_id", "symbol", "stream"):
+                node[key] = text
+                found = True
+            else:
+                found |= _replace_symbols(node[key], text)
+    elif isinstance(node, list):
+        if len(node) >= 4 and isinstance(node[-1], str) and "/" in node[-1]:
+            node[-1] = text
+            found = True
+        for item in node:
+            found |= _replace_symbols(item, text)
+    return found

@@ -190,7 +190,9 @@ def check(result: Result, batch: list[InRecord]) -> None:
     for out in dead:  # in input order, each with its record's exact bytes
         letter = deadletter.decode(out.value)
         source = next(r for r in sources if r.offset == letter.source_offset)
-        assert letter.original_base64 == (source.value or b"")
+        original = source.value or b""
+        assert letter.original_base64 == original[: deadletter.MAX_ORIGINAL_BYTES]
+        assert letter.original_truncated == (len(original) > deadletter.MAX_ORIGINAL_BYTES)
         assert letter.source_topic == source.topic and letter.reason
     normalized = {out.topic for out in result.outputs} - {topics.DEADLETTER}
     assert normalized <= {topics.normalized(kind) for kind in topics.Kind}

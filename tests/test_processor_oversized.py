@@ -1,9 +1,17 @@
-"""Oversized input: a record too big for its dead letter to carry whole.
+"""Oversized and hostile input through a real processor: a record too big for its dead
+letter to carry whole, 10 MB records, and the corpus's nastiest cases.
 
 A 900 kB garbage record once stopped the processor: its dead letter (the original in base64,
 1.2 MB) passed the producer's 1 MB message limit and ``produce`` raised out of the loop, on
 every restart again. Now the letter carries the first ``MAX_ORIGINAL_BYTES`` with the full
-size and hash, and the processor goes on with the records behind it.
+size and hash, and a record over ``MAX_RECORD_BYTES`` is dead-lettered ``too_large`` before
+parsing (a valid 1 MB envelope would otherwise become an output over the limit).
+
+Limits measured here: librdkafka's producer refuses a value over its ``message.max.bytes``
+(1,000,000 by default, which our producers keep) at ``produce`` with ``MSG_SIZE_TOO_LARGE``;
+Tansu accepted and served 20 MB records from a producer that raised its limit (a Kafka broker
+refuses over its ``message.max.bytes``, 1 MiB by default); a consumer reads them whole
+(``receive.message.max.bytes`` 100 MB).
 """
 
 from __future__ import annotations
@@ -16,11 +24,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from confluent_kafka import KafkaException
+
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.processing.deadletter import (
     MAX_DETAIL_CHARS,
     MAX_ORIGINAL_BYTES,
+    MAX_RECORD_BYTES,
     DeadLetter,
     decode,
     encode,
@@ -28,6 +40,7 @@ from lucent_platform.processing.deadletter import (
 from lucent_platform.simulator import MarketSimulator, SimulatorConfig
 from lucent_platform.topics import DEADLETTER, fixed_topics
 from streaming.publisher import Publisher
+from tests.fixtures.hostile import frames
 from tests.test_runtime_loop import committed, high_watermarks
 
 START_MS = 1_795_000_000_000
@@ -74,8 +87,14 @@ def test_processor_dead_letters_a_900_kb_record_and_goes_on(
     messages = list(simulator.run(20_000))
     huge = b"\xff" + b"x" * 900_000  # not UTF-8, not JSON, nearly the broker's limit
     publisher = Publisher(settings, own_broker)
-    topic = messages[0].topic
+    topic = next(m.topic for m in messages if m.topic.startswith("market.prices."))
     publisher.publish(topic, b"huge", huge)
+    # the corpus's raw frames, 10 MB ones too, through a producer whose limit lets them by
+    nasty = {case.value: case.expect for case in frames()}
+    big = kafka.producer(settings, own_broker, **{"message.max.bytes": 20_000_000})
+    for value in nasty:
+        big.produce(topic, value, b"nasty")
+    assert big.flush(60) == 0
     for message in messages:
         publisher.publish(message.topic, message.key, message.value)
     assert publisher.flush(30) == 0
@@ -113,10 +132,26 @@ def test_processor_dead_letters_a_900_kb_record_and_goes_on(
         for r in kafka.read_topic(settings, own_broker, DEADLETTER, limit=1_000)
     ]
     cut = [letter for letter in letters if letter.original_truncated]
-    assert len(cut) == 1, letters
-    assert cut[0].original_size == len(huge)
-    assert cut[0].original_sha256 == hashlib.sha256(huge).hexdigest()
-    assert cut[0].original_base64 == huge[:MAX_ORIGINAL_BYTES]
+    oversized = [v for v in [huge, *nasty] if len(v) > MAX_RECORD_BYTES]
+    assert len(cut) == len(oversized) >= 6, [(x.reason, x.original_size) for x in cut]
+    assert {x.reason for x in cut} == {"too_large"}
+    assert sorted(x.original_size or 0 for x in cut) == sorted(map(len, oversized))
+    (first,) = [x for x in cut if x.original_size == len(huge)]
+    assert first.original_sha256 == hashlib.sha256(huge).hexdigest()
+    assert first.original_base64 == huge[:MAX_ORIGINAL_BYTES]
+    by_original = {x.original_base64: x.reason for x in letters if not x.original_truncated}
+    for value, reason in nasty.items():  # every small one with the reason the pure test gives
+        if len(value) <= MAX_RECORD_BYTES:
+            assert by_original[value] == reason, (value[:80], by_original.get(value))
+
+
+def test_the_producer_refuses_a_10_mb_record_with_an_error(kafka_bootstrap: str) -> None:
+    """Our producers keep librdkafka's 1,000,000-byte message.max.bytes: a bigger value is
+    refused at produce, before any broker sees it, with MSG_SIZE_TOO_LARGE."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    producer = kafka.producer(settings, kafka_bootstrap)
+    with pytest.raises(KafkaException, match="MSG_SIZE_TOO_LARGE"):
+        producer.produce("lucent-test-too-large", b"x" * 10_000_000, b"k")
 
 
 def _partitions(settings: Settings, bootstrap: str, topic: str) -> int:
