@@ -3,14 +3,20 @@
 The core's rules (skew, under-replication, rebalances counted between samples) on plain
 values; then on the real broker: a topic written unevenly reads as skewed, two runtime workers
 in one group count their rebalances (each worker's callbacks, and the group's state changes
-the broker watch sees between samples).
+the broker watch sees between samples), and the metrics endpoint's registry shows both.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
+
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
 
 from lucent_platform.adapters import kafka, kafka_health
 from lucent_platform.brokerhealth import (
@@ -23,13 +29,17 @@ from lucent_platform.brokerhealth import (
     skew,
     topic_health,
 )
+from lucent_platform.cli.status_screen import render
 from lucent_platform.config import Settings
+from lucent_platform.status.gather import gather
 from lucent_platform.topics import TopicSpec
 from streaming.broker_watch import BrokerWatch, watching_broker
 from streaming.exposed import exposed
 from streaming.lifecycle import StopSignal
+from streaming.metrics_server import registry_for
 from streaming.runtime import WorkerMetrics, run_worker
 from streaming.runtime.traffic import Traffic
+from tests.test_metrics_endpoints import Samples, total
 from tests.test_runtime_loop import EARLIEST, PassThrough, create_topics, produce_ids
 
 
@@ -111,6 +121,15 @@ def test_an_unevenly_written_topic_reads_as_skewed(
     assert by_topic[f"even.{unique}"].record_skew == 1.0  # empty
 
 
+def scraped(worker: str) -> Samples:
+    text = generate_latest(registry_for(worker)).decode()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 def test_two_workers_in_one_group_count_their_rebalances(
     own_broker: str, settings: Settings, unique: str
 ) -> None:
@@ -143,6 +162,7 @@ def test_two_workers_in_one_group_count_their_rebalances(
         assert wait_for(lambda: (group_rebalances(watch, group) or 0) > (before or 0), 60)
         assert wait_for(lambda: [m.traffic.assigned > 0 for m in stages(group)] == [True] * 2, 60)
         held = [m.traffic.assigned for m in stages(group)]
+        samples = scraped("test")
         stop.set()
         for thread in threads:
             thread.join(60)
@@ -160,7 +180,20 @@ def test_two_workers_in_one_group_count_their_rebalances(
         assert sum(m.traffic.topics_out.values()) == m.counts["produced"]
         assert m.traffic.batch_total == m.counts["consumed"]
 
-    assert held == [2, 2]  # each held 2 of the 4 partitions while both ran
+    # On the endpoint while both ran (one series per stage name: in this one process the two
+    # workers' samples share their labels, so one of them is read): the 2 partitions of 4
+    # each held, rebalances by kind, the group's rebalances and the balance of its topics.
+    assert held == [2, 2]
+
+    assert total(samples, "lucent_assigned_partitions", stage=group) == 2
+    assert total(samples, "lucent_rebalances_total", stage=group, kind="assign") >= 1
+    assert total(samples, "lucent_messages_in_total", stage=group, topic=src) == total(
+        samples, "lucent_messages_in_total", stage=group
+    )
+    assert total(samples, "lucent_group_rebalances_total", group=group) >= 1
+    assert total(samples, "lucent_topic_partition_skew", topic=src) >= 1.0
+    assert total(samples, "lucent_under_replicated_partitions", topic=src) == 0
+    assert total(samples, "lucent_broker_samples_total", outcome="ok") >= 2
 
 
 def stages(group: str) -> list[WorkerMetrics]:
@@ -183,3 +216,39 @@ def wait_for(condition: object, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_status_shows_the_broker_part(own_broker: str, tmp_path: Path, unique: str) -> None:
+    """``lucent status`` against the services the settings name (only the broker is up):
+    its Broker part lists the skewed topic and the group, on the screen and in ``--json``."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "lucent", kafka_bootstrap_servers=own_broker,
+        nats_url="nats://127.0.0.1:9", clickhouse_url="http://127.0.0.1:9",
+        eventstore_path=tmp_path / "events.sqlite",
+    )  # fmt: skip
+    topic, group = f"skewed.{unique}", f"status-{unique}"
+    create_topics(settings, own_broker, TopicSpec(topic, 2))
+    producer = kafka.producer(settings, own_broker)
+    for i in range(40):
+        producer.produce(topic, b"x", partition=0 if i < 36 else 1)
+    assert producer.flush(30) == 0
+    consumer = kafka.consumer(settings, own_broker, group, **EARLIEST)
+    consumer.subscribe([topic])
+    try:
+        read = []
+        assert wait_for(lambda: read.append(consumer.poll(0.2)) or read[-1] is not None, 30)
+        consumer.commit(read[-1], asynchronous=False)  # Tansu lists a group once it has offsets
+        snapshot, _ = gather(settings, (), rate_interval_s=0.1)
+    finally:
+        consumer.close()
+    assert snapshot.broker is not None, snapshot.notes
+    (skewed,) = [t for t in snapshot.broker.topics if t.topic == topic]
+    assert (skewed.records, skewed.record_skew) == (40, 1.8)
+    assert group in {g.group for g in snapshot.broker.groups}
+    shown = json.loads(json.dumps(snapshot.as_dict()))
+    assert {g["group"] for g in shown["broker"]["groups"]} >= {group}
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render(snapshot))
+    screen = console.export_text()
+    assert "Broker: 1 broker(s)" in screen and "0 under-replicated" in screen
+    assert "Consumer groups" in screen and group in screen

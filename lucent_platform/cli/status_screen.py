@@ -29,6 +29,7 @@ def render(snapshot: Snapshot) -> Group:
     parts: list[Table | Text] = [header, _services(snapshot), _workers(snapshot)]
     parts.append(_freshness(snapshot))
     parts.append(_alerts(snapshot))
+    parts.extend(_broker(snapshot))
     if snapshot.notes:
         parts.append(Text("\n".join(f"note: {note}" for note in snapshot.notes), style="dim"))
     return Group(*parts)
@@ -99,3 +100,43 @@ def _alerts(snapshot: Snapshot) -> Table | Text:
 
 def _number(value: float | int | None, pattern: str) -> str:
     return DASH if value is None else pattern.format(value)
+
+
+SKEWED = 2.0
+"""A topic whose largest partition holds at least this many times the mean is listed."""
+
+
+def _broker(snapshot: Snapshot) -> list[Table | Text]:
+    """One line for the cluster, the topics out of balance or under-replicated, every group."""
+    health = snapshot.broker
+    if health is None:
+        return [Text("Broker: not read (Kafka is down, or see the notes)", style="yellow")]
+    odd = [t for t in health.topics if t.record_skew >= SKEWED or t.under_replicated or t.offline]
+    under = health.under_replicated
+    line = Text.assemble(
+        ("Broker: ", "bold"),
+        f"{health.brokers} broker(s), {len(health.topics)} topics, "
+        f"{sum(t.partitions for t in health.topics)} partitions, ",
+        (f"{under} under-replicated", "bold red" if under else "green"),
+        f", {len(odd)} topic(s) skewed ≥{SKEWED:g}x or short of replicas",
+    )
+    parts: list[Table | Text] = [line]
+    if odd:
+        table = Table(title="Topics out of balance", title_justify="left", expand=True)
+        for column in ("topic", "partitions", "records", "skew", "leader skew", "under-repl.",
+                       "offline"):  # fmt: skip
+            table.add_column(column, justify="left" if column == "topic" else "right")
+        for t in odd:
+            figures = (t.partitions, t.records, f"{t.record_skew:.2f}", f"{t.leader_skew:.2f}",
+                       t.under_replicated, t.offline)  # fmt: skip
+            table.add_row(t.topic, *map(str, figures))
+        parts.append(table)
+    if health.groups:
+        table = Table(title="Consumer groups", title_justify="left", expand=True)
+        for column in ("group", "state", "members"):
+            table.add_column(column, justify="right" if column == "members" else "left")
+        for g in health.groups:
+            style = "green" if g.state == "stable" else "dim" if g.state == "empty" else "yellow"
+            table.add_row(g.group, Text(g.state, style=style), str(g.members))
+        parts.append(table)
+    return parts

@@ -22,6 +22,7 @@ from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lucent_platform.brokerhealth import BrokerHealth, broker_health
 from lucent_platform.config import Settings
 from lucent_platform.lag import Partition, group_lag
 from lucent_platform.stack.endpoints import Endpoints, read_stack_file, resolve
@@ -89,8 +90,9 @@ def gather(
     sample: Sample | None = None
     freshness: tuple[SourceFreshness, ...] = ()
     alerts: tuple[OpenAlert, ...] | None = None
-    # The three reads wait on different services (and the rate on the clock): overlap them.
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    broker: BrokerHealth | None = None
+    # The reads wait on different services (and the rate on the clock): overlap them.
+    with ThreadPoolExecutor(max_workers=4) as pool:
         offsets = None
         if (up["kafka"] and group_of) or ports:
             groups = sorted(set(group_of.values())) if up["kafka"] else []
@@ -98,11 +100,12 @@ def gather(
                 _measure, settings, endpoints.kafka_bootstrap_servers, groups, ports, previous,
                 rate_interval_s,
             )  # fmt: skip
-        fresh = recent = None
+        fresh = recent = health = None
         if up["clickhouse"]:
             fresh = pool.submit(_freshness, settings, endpoints.clickhouse_url, notes)
         if up["kafka"]:
             recent = pool.submit(_alerts, settings, endpoints, notes)
+            health = pool.submit(_broker, settings, endpoints.kafka_bootstrap_servers, notes)
         if offsets is not None:
             try:
                 lags, rates, sample = offsets.result()
@@ -112,6 +115,8 @@ def gather(
             freshness = fresh.result()
         if recent is not None:
             alerts = recent.result()
+        if health is not None:
+            broker = health.result()
     metrics = sample.metrics if sample else {}
     for name, (_, port) in ports.items():
         if name not in metrics:
@@ -121,8 +126,9 @@ def gather(
     down = [s.name for s in services if not s.up]
     message = f"{where}: " + (f"DOWN: {', '.join(down)}" if down else "every service answers")
     snapshot = Snapshot(
-        now_ms, data_dir, True, message, services, workers, freshness, alerts, tuple(notes)
-    )
+        now_ms, data_dir, True, message, services, workers, freshness, alerts, tuple(notes),
+        broker,
+    )  # fmt: skip
     return snapshot, sample
 
 
@@ -330,6 +336,18 @@ def _freshness(settings: Settings, url: str, notes: list[str]) -> tuple[SourceFr
         )
         for r in rows
     )
+
+
+def _broker(settings: Settings, bootstrap: str, notes: list[str]) -> BrokerHealth | None:
+    """Partition balance, replication and consumer groups from the admin API (``None``: it
+    could not be read). One reading: no rebalances are counted (the monitor's metrics do)."""
+    from lucent_platform.adapters.kafka_health import sample
+
+    try:
+        return broker_health(sample(settings, bootstrap), {})
+    except Exception as exc:  # the broker's errors are not importable here (layering)
+        notes.append(f"broker: {exc}")
+        return None
 
 
 def _alerts(

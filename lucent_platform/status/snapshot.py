@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from lucent_platform import topology
+from lucent_platform.brokerhealth import BrokerHealth
 from lucent_platform.lag import Partition
 
 WorkerState = Literal["running", "stopped", "crashed", "not started", "unknown"]
@@ -81,6 +82,7 @@ class Snapshot:
     freshness: tuple[SourceFreshness, ...] = ()
     alerts: tuple[OpenAlert, ...] | None = None  # None: not read (Kafka down, or it failed)
     notes: tuple[str, ...] = field(default=())  # parts that could not be read, and why
+    broker: BrokerHealth | None = None  # None: not read (Kafka down, or it failed)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
