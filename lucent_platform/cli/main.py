@@ -50,6 +50,7 @@ def _register() -> None:
     from lucent_platform.cli import (
         alerts,
         bench,
+        chaos,
         clickhouse,
         demo,
         events,
@@ -63,7 +64,7 @@ def _register() -> None:
     )
 
     commands = (stack, topics, clickhouse, worker, feeds, reprocess, demo, query, alerts, bench,
-                trace, events)  # fmt: skip
+                trace, events, chaos)  # fmt: skip
     for module in commands:
         for command in module.COMMANDS:
             cli.add_command(command)
