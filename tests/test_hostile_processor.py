@@ -15,7 +15,7 @@ import pytest
 from lucent_platform import topics
 from lucent_platform.processing import InRecord, MarketProcessor, ProcessorConfig, deadletter
 from lucent_platform.processing.deadletter import MAX_RECORD_BYTES
-from tests.fixtures.hostile import DEPTH, MB, T0, Case, envelopes, frames, price_update
+from tests.fixtures.hostile import DEPTH, MB, T0, Case, envelopes, frames, json_text, price_update
 from tests.test_processing_properties import check
 
 TOPIC = topics.prices("binance", "ETH-USDC")
@@ -98,3 +98,38 @@ def test_the_corpus_has_what_the_issue_names() -> None:
                    "pair nul", "utf8_bom", "duplicate_key_last_negative"):  # fmt: skip
         assert wanted in names, wanted
     assert DEPTH == 10_000 and max(len(case.value) for case in frames()) >= 10 * MB
+
+
+def test_invented_pairs_on_one_partition_hold_bounded_state() -> None:
+    """Garbage inventing a new pair per message on one raw topic: the first
+    ``max_instruments`` (1,000) get state, every later new one is ``too_many_instruments``,
+    and the pairs already held go on as before. Without the bound, 100k such pairs held 386 MB
+    (tracemalloc); with it, the state stops growing at about 4 MB."""
+    processor = MarketProcessor(ProcessorConfig(), clock_ms=lambda: T0)
+
+    def batch(start: int, pairs: range, price: float = 2847.52) -> list[InRecord]:
+        return [
+            InRecord(TOPIC, 0, start + i, T0, None,
+                     json_text(_update(f"m-{start + i}", f"A{n}-USDT", price)))
+            for i, n in enumerate(pairs)
+        ]  # fmt: skip
+
+    tracemalloc.start()
+    try:
+        first = processor.process(batch(0, range(3_000))).counts
+        held = tracemalloc.get_traced_memory()[0]
+        more = processor.process(batch(3_000, range(3_000, 6_000))).counts  # outputs dropped
+        grown = tracemalloc.get_traced_memory()[0] - held
+    finally:
+        tracemalloc.stop()
+    assert first["normalized"] == 1_000 and first["dead.too_many_instruments"] == 2_000
+    assert more["dead.too_many_instruments"] == 3_000
+    assert grown < 2 * MB, grown  # the dedup windows' ids only, no instrument state
+    again = processor.process(batch(6_000, range(10), 2847.53))  # pairs held already
+    assert again.counts["normalized"] == 10
+
+
+def _update(message_id: str, pair: str, price: float) -> dict[str, object]:
+    update = price_update(pair=pair, price=price)
+    update["header"]["messageId"] = message_id  # type: ignore[index]
+    return update

@@ -60,6 +60,7 @@ class Reason(StrEnum):
     STALE_EVENT = "stale_event"  # received too long after the event
     CLOCK_SKEW = "clock_skew"  # receive time far from our clock (off unless configured)
     IMPLAUSIBLE_TIME = "implausible_time"  # event or receive time outside 2000..2100 UTC
+    TOO_MANY_INSTRUMENTS = "too_many_instruments"  # a new venue × pair past max_instruments
     INVALID_BOOK = "invalid_book"  # levels unsorted, not positive or not finite
     CROSSED_BOOK = "crossed_book"  # best bid at or above best ask
     INVALID_YIELD = "invalid_yield"  # APY outside [-100, 10000] %, TVL negative

@@ -35,13 +35,16 @@ Key = tuple[str, str]
 
 class PartitionState:
     """What one raw input partition's messages have built (DESIGN.md decision 4): its
-    de-duplication windows, and per venue × pair an outlier window and a price series."""
+    de-duplication windows, and per venue × pair an outlier window and a price series (and a
+    book in the enricher); ``instruments`` are the venue × pairs it holds state for, at most
+    ``max_instruments``."""
 
-    __slots__ = ("dedup", "outliers", "owner", "series")
+    __slots__ = ("dedup", "instruments", "outliers", "owner", "series")
 
     def __init__(self, owner: Owner, config: ProcessorConfig) -> None:
         self.owner = owner
         self.dedup = Deduplicator(config.dedup)
+        self.instruments: set[Key] = set()
         self.outliers: dict[Key, RollingMedian] = {}
         self.series: dict[Key, PriceSeries] = {}
 
@@ -83,7 +86,7 @@ class Stages:
         if failure is not None:
             return failure
         key = (data.exchange, data.pair)
-        failure = self._outlier(state, key, data.price)
+        failure = self._admit(state, key) or self._outlier(state, key, data.price)
         if failure is not None:
             return failure
         series = state.series.get(key)
@@ -93,7 +96,9 @@ class Stages:
         return msgspec.structs.replace(data, enrichment=enrichment)
 
     def _trade(self, state: PartitionState, data: Trade, event_ms: int) -> Any:
-        failure = check_trade(data, self.validation)
+        failure = check_trade(data, self.validation) or self._admit(
+            state, (data.exchange, data.pair)
+        )
         if failure is not None:
             return failure
         detector = state.outliers.get((data.exchange, data.pair))
@@ -103,18 +108,37 @@ class Stages:
         return data if verdict is None else (Reason.OUTLIER, verdict)
 
     def _snapshot(self, state: PartitionState, data: OrderBookSnapshot, event_ms: int) -> Any:
-        failure = check_snapshot(data, self.validation)
+        failure = check_snapshot(data, self.validation) or self._admit(
+            state, (data.exchange, data.pair)
+        )
         if failure is not None:
             return failure
         self.enricher.snapshot(state.owner, data, event_ms)
         return data
 
     def _delta(self, state: PartitionState, data: OrderBookDelta, event_ms: int) -> Any:
-        failure = check_delta(data, self.validation)
+        failure = check_delta(data, self.validation) or self._admit(
+            state, (data.exchange, data.pair)
+        )
         if failure is not None:
             return failure
         self.enricher.delta(state.owner, data, event_ms)
         return data
+
+    def _admit(self, state: PartitionState, key: Key) -> Failure | None:
+        """``None`` when ``state`` holds ``key`` or has room for it; garbage inventing pairs
+        on one topic would otherwise grow the processor's state without bound."""
+        instruments = state.instruments
+        if key in instruments:
+            return None
+        limit = self.validation.max_instruments
+        if len(instruments) >= limit:
+            return Reason.TOO_MANY_INSTRUMENTS, (
+                f"{key[0]} {key[1]}: this partition holds state for {limit} instruments "
+                "already (validation max_instruments)"
+            )
+        instruments.add(key)
+        return None
 
     def _outlier(self, state: PartitionState, key: Key, price: float) -> Failure | None:
         detector = state.outliers.get(key)

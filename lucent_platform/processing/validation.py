@@ -61,6 +61,10 @@ class ValidationConfig:
       keeps real moves (a venue 0.7-1.5 % out of line is an arbitrage gap, not an error) from
       being flagged when the window happens to be flat; ×10 and ÷10 prices always are.
     - ``min_apy``/``max_apy`` (-100 / 10 000 %): the range of a believable yield.
+    - ``max_instruments`` (1,000): venue × pair instruments one input partition keeps state
+      for (outlier window, price series, book: ~3.8 kB each); a message of a new one past it is
+      ``too_many_instruments``. A raw topic carries one instrument, so only garbage (random
+      pairs on one topic) reaches it; without it, 100k invented pairs held 386 MB.
     """
 
     max_future_ms: int = 5_000
@@ -76,8 +80,11 @@ class ValidationConfig:
     outlier_reset_after: int = 5
     min_apy: float = -100.0
     max_apy: float = 10_000.0
+    max_instruments: int = 1_000
 
     def __post_init__(self) -> None:
+        if self.max_instruments < 1:
+            raise ValueError("max_instruments must be at least 1")
         if self.outlier_window < 2 or self.outlier_reset_after < 1:
             raise ValueError("outlier_window must be at least 2 and outlier_reset_after 1")
         for pair, (low, high) in self.price_bounds.items():
