@@ -3,7 +3,9 @@
 Idempotent producer with the platform's defaults (acks=all). Topics a feed writes to are
 provisioned from the catalog the first time they are seen, so a new instrument needs no
 manual step. ``flush()`` before a worker exits; nothing is dropped silently: a failed
-delivery is logged and counted.
+delivery is logged and counted, and so is a record over the producer's ``message.max.bytes``
+(``too_large``), refused at ``produce`` before any broker sees it, which would otherwise stop
+the feed.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from collections import Counter
 from typing import Any
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
@@ -66,6 +68,17 @@ class Publisher:
                 break
             except BufferError:  # local queue full: let deliveries drain (backpressure)
                 self.producer.poll(0.05)
+            except KafkaException as exc:  # refused before sending: drop it, say so, go on
+                if exc.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                    raise
+                self.counts["too_large"] += 1
+                log.error(
+                    "not published to %s: %d bytes, over the producer's message.max.bytes "
+                    "(a hostile or broken frame; market messages are a few kB)",
+                    topic,
+                    len(value),
+                )
+                return
         self.counts["sent"] += 1
         self.producer.poll(0)
 

@@ -147,11 +147,19 @@ def test_processor_dead_letters_a_900_kb_record_and_goes_on(
 
 def test_the_producer_refuses_a_10_mb_record_with_an_error(kafka_bootstrap: str) -> None:
     """Our producers keep librdkafka's 1,000,000-byte message.max.bytes: a bigger value is
-    refused at produce, before any broker sees it, with MSG_SIZE_TOO_LARGE."""
+    refused at produce, before any broker sees it, with MSG_SIZE_TOO_LARGE; the feeds'
+    Publisher counts it as too_large and goes on."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     producer = kafka.producer(settings, kafka_bootstrap)
     with pytest.raises(KafkaException, match="MSG_SIZE_TOO_LARGE"):
         producer.produce("lucent-test-too-large", b"x" * 10_000_000, b"k")
+    # what every feed writes through: counted and logged, and the feed goes on
+    publisher = Publisher(settings, kafka_bootstrap)
+    topic = f"market.prices.binance.too-large-{time.monotonic_ns()}"
+    publisher.publish(topic, b"k", b"x" * 10_000_000)
+    publisher.publish(topic, b"k", b"{}")
+    assert publisher.flush(30) == 0
+    assert publisher.counts["too_large"] == 1 and publisher.counts["delivered"] == 1
 
 
 def _partitions(settings: Settings, bootstrap: str, topic: str) -> int:
