@@ -1,10 +1,11 @@
 """``lucent status``: the snapshot's rules, and the real thing against a running stack.
 
-The stack test starts ``lucent up``'s own ``LocalStack`` (headless, five workers) once for the
+The stack test starts ``lucent up``'s own ``LocalStack`` (headless, seven workers) once for the
 module, reads it with ``lucent status --json`` as a user would, then kills one worker with
-SIGKILL and stops another cleanly: the first shows ``crashed`` (exit -9 once the supervisor
-has seen it), the second ``stopped``. The supervisor does not restart a worker: a crashed one
-stays crashed, its lag growing, until the stack is restarted.
+SIGKILL and stops another cleanly: the first shows ``crashed`` (exit -9) until the supervisor
+restarts it after its 1 s back-off — then ``running`` with ``restarts`` 1 and its group
+committing again — the second ``stopped``, never restarted (tests/test_supervise.py has the
+back-off and give-up rules).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from lucent_platform.config import Settings
 from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.worker_records import WorkerRecord, read_records, write_records
 from lucent_platform.status.gather import gather
-from lucent_platform.status.metrics_text import handled_total, latency_ms
+from lucent_platform.status.metrics_text import consumer_lag, handled_total, latency_ms
 from lucent_platform.status.snapshot import (
     WORKER_GROUPS,
     Snapshot,
@@ -35,7 +36,7 @@ from lucent_platform.status.snapshot import (
     worker_state,
 )
 
-STARTED = ["feed", "processor", "clickhouse-sink", "arbitrage", "yield"]
+STARTED = ["feed", "processor", "clickhouse-sink", "arbitrage", "yield", "agents", "domain"]
 
 
 def test_a_worker_is_running_stopped_or_crashed_by_its_process_and_exit_code() -> None:
@@ -65,19 +66,19 @@ def test_histogram_quantiles_interpolate_inside_the_bucket() -> None:
     assert histogram_quantile(0.99, [(0.01, 1.0), (float("inf"), 10.0)]) == 0.01
 
 
-def test_latency_comes_from_the_end_to_end_histogram_summed_over_stages() -> None:
+def test_latency_comes_from_the_input_latency_histogram_summed_over_stages() -> None:
     text = "\n".join(
         [
-            "# TYPE lucent_end_to_end_latency_seconds histogram",
+            "# TYPE lucent_input_latency_seconds histogram",
             *(
-                f'lucent_end_to_end_latency_seconds_bucket{{worker="w",stage="{s}",le="{le}"}} {n}'
+                f'lucent_input_latency_seconds_bucket{{worker="w",stage="{s}",le="{le}"}} {n}'
                 for s in ("a", "b")
                 for le, n in (("0.01", 25), ("0.02", 45), ("0.04", 50), ("+Inf", 50))
             ),
-            'lucent_end_to_end_latency_seconds_count{worker="w",stage="a"} 50',
-            'lucent_end_to_end_latency_seconds_sum{worker="w",stage="a"} 0.9',
-            'lucent_end_to_end_latency_seconds_count{worker="w",stage="b"} 50',
-            'lucent_end_to_end_latency_seconds_sum{worker="w",stage="b"} 0.9',
+            'lucent_input_latency_seconds_count{worker="w",stage="a"} 50',
+            'lucent_input_latency_seconds_sum{worker="w",stage="a"} 0.9',
+            'lucent_input_latency_seconds_count{worker="w",stage="b"} 50',
+            'lucent_input_latency_seconds_sum{worker="w",stage="b"} 0.9',
         ]
     )
     p50, p99 = latency_ms(text + "\n")
@@ -100,6 +101,16 @@ def test_a_worker_without_a_group_is_counted_by_what_it_consumed_or_delivered() 
     assert handled_total(stage) == 15.0
     assert handled_total(feed) == 7.0
     assert handled_total("# TYPE x counter\nx_total 1\n") is None
+
+
+def test_a_worker_without_a_group_has_the_lag_its_consumers_measured() -> None:
+    text = (
+        "# TYPE lucent_consumer_lag gauge\n"
+        'lucent_consumer_lag{worker="agents",stage="lucent-agents",topic="t",partition="0"} 3\n'
+        'lucent_consumer_lag{worker="agents",stage="lucent-agents",topic="t",partition="1"} 4\n'
+    )
+    assert consumer_lag(text) == 7
+    assert consumer_lag("# TYPE x counter\nx_total 1\n") is None
 
 
 def test_worker_records_round_trip(tmp_path: Path) -> None:
@@ -260,10 +271,70 @@ def test_the_monitors_open_alerts_are_shown_until_resolved(stack: LocalStack) ->
     assert "stale_source kraken" not in [a.key for a in snapshot.alerts]
 
 
-def test_a_killed_worker_shows_crashed_and_a_stopped_one_stopped(stack: LocalStack) -> None:
+def test_agents_and_domain_show_their_rate_lag_and_latency(stack: LocalStack) -> None:
+    """Neither commits offsets as a group: their rate, lag and latency come from their metrics
+    endpoints (the agents follow market.prices.all; the domain handlers one command here)."""
+    import asyncio
+
+    import nats
+
+    from lucent_platform.domain import bridge, commands
+    from lucent_platform.topics import YIELD_OPPORTUNITIES
+    from tests.domain_flow import yield_signal
+
+    settings, endpoints = stack.settings, stack.endpoints
+    assert endpoints is not None
+    if not read_records(settings.data_dir)["domain"].metrics_port:
+        pytest.skip("lucent up gave the workers no metrics ports")
+    record, _ = yield_signal("status-pool")
+    command = bridge.command_for(YIELD_OPPORTUNITIES, 0, 0, record, int(time.time() * 1000))
+
+    async def publish() -> None:
+        client = await nats.connect(endpoints.nats_url)
+        try:
+            js = client.jetstream()
+            deadline = time.monotonic() + 60
+            while True:  # the domain worker provisions its stream at start
+                try:
+                    await js.publish(command.type, commands.encode(command))
+                    return
+                except nats.js.errors.NoStreamResponseError:
+                    assert time.monotonic() < deadline, "the SIGNALS stream never appeared"
+                    await asyncio.sleep(0.5)
+        finally:
+            await client.close()
+
+    asyncio.run(publish())
+    deadline = time.monotonic() + 120
+    while True:
+        snapshot, _ = gather(settings, STARTED, rate_interval_s=1.0)
+        workers = {w.name: w for w in snapshot.workers}
+        if all(workers[n].p50_ms is not None and workers[n].lag is not None
+               for n in ("agents", "domain")):  # fmt: skip
+            break
+        assert time.monotonic() < deadline, workers
+        time.sleep(1)
+    shown = {w["name"]: w for w in json.loads(_status_json(settings.data_dir).stdout)["workers"]}
+    for name in ("agents", "domain"):
+        assert shown[name]["state"] == "running" and shown[name]["group"] is None, shown[name]
+        assert isinstance(shown[name]["rate"], float), shown[name]
+        assert isinstance(shown[name]["lag"], int), shown[name]
+        assert shown[name]["p99_ms"] >= shown[name]["p50_ms"] > 0, shown[name]
+    assert shown["domain"]["lag"] == 0  # the one command handled, nothing pending
+
+
+def test_a_killed_worker_is_restarted_and_a_stopped_one_stays_stopped(stack: LocalStack) -> None:
     settings = stack.settings
+    deadline = time.monotonic() + 120
+    while True:  # both running their loops (committed once), so SIGTERM finds its handler
+        snapshot, _ = gather(settings, STARTED, rate_interval_s=0.5)
+        if all(w.lag is not None for w in snapshot.workers if w.name in ("arbitrage", "yield")):
+            break
+        assert time.monotonic() < deadline, snapshot.workers
+        time.sleep(1)
     killed = read_records(settings.data_dir)["arbitrage"].pid
     os.kill(killed, signal.SIGKILL)
+    killed_at = time.monotonic()
     (stopped,) = [p for p in stack.processes if p.name == "worker yield"]
     stopped.stop()  # SIGTERM: the worker flushes, commits and exits 0
     time.sleep(0.5)
@@ -272,16 +343,34 @@ def test_a_killed_worker_shows_crashed_and_a_stopped_one_stopped(stack: LocalSta
     states = {w.name: w.state for w in snapshot.workers}
     assert states["arbitrage"] == "crashed"
     assert states["processor"] == "running"
-    # The supervisor (`lucent up`'s loop) sees both exits and records their codes.
-    assert stack.supervise(seconds=1.5) == 1
+    # The supervisor (`lucent up`'s loop) sees both exits: it restarts the crashed worker after
+    # its first back-off (1 s) and leaves the stopped one alone (exit code 1: one stays down).
+    assert stack.supervise(seconds=3.0) == 1
     result = _status_json(settings.data_dir)
     workers = {w["name"]: w for w in json.loads(result.stdout)["workers"]}
-    assert (workers["arbitrage"]["state"], workers["arbitrage"]["exit_code"]) == ("crashed", -9)
+    arbitrage = workers["arbitrage"]
+    assert (arbitrage["state"], arbitrage["restarts"], arbitrage["exit_code"]) == (
+        "running", 1, None
+    ), arbitrage  # fmt: skip
+    assert arbitrage["pid"] != killed
     assert (workers["yield"]["state"], workers["yield"]["exit_code"]) == ("stopped", 0)
-    assert workers["arbitrage"]["rate"] is None and isinstance(workers["arbitrage"]["lag"], int)
+    assert workers["yield"]["restarts"] == 0
     assert workers["processor"]["state"] == "running"
-    snapshot, _ = gather(settings, STARTED, rate_interval_s=0.5)
-    assert "crashed (exit -9)" in _screen(snapshot)
+    assert workers["processor"]["restarts"] == 0
+    # Its data continues: the group commits again once the new process has joined.
+    deadline = time.monotonic() + 120
+    while True:
+        snapshot, _ = gather(settings, STARTED, rate_interval_s=2.0)
+        (restarted,) = [w for w in snapshot.workers if w.name == "arbitrage"]
+        if restarted.rate:
+            break
+        assert time.monotonic() < deadline, restarted
+    print(
+        f"\narbitrage SIGKILLed: running again with restarts=1, committing "
+        f"{restarted.rate:.1f} msg/s {time.monotonic() - killed_at:.1f} s after the kill"
+    )
+    screen = _screen(snapshot)
+    assert "restarts" in screen and "stopped (exit 0)" in screen
 
 
 def _status_json(data_dir: Path) -> subprocess.CompletedProcess[str]:

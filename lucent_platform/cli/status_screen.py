@@ -50,6 +50,7 @@ def _workers(snapshot: Snapshot) -> Table:
     table.add_column("worker")
     table.add_column("state")
     table.add_column("pid", justify="right")
+    table.add_column("restarts", justify="right")
     table.add_column("rate msg/s", justify="right")
     table.add_column("lag", justify="right")
     table.add_column("p50 ms", justify="right")
@@ -57,10 +58,13 @@ def _workers(snapshot: Snapshot) -> Table:
     table.add_column("group")
     for w in snapshot.workers:
         state = w.state if w.exit_code is None else f"{w.state} (exit {w.exit_code})"
+        if w.reason:  # a crashed worker: when it restarts, or why it stays down
+            state = f"{w.state}: {w.reason}"
         table.add_row(
             w.name,
             Text(state, style=_STATE_STYLE[w.state]),
             str(w.pid) if w.pid else DASH,
+            str(w.restarts),
             _number(w.rate, "{:.1f}"),
             _number(w.lag, "{:d}"),
             _number(w.p50_ms, "{:.1f}"),

@@ -17,17 +17,14 @@ from pathlib import Path
 from types import FrameType
 
 from lucent_platform.config import Settings
+from lucent_platform.redaction import redact_urls
 from lucent_platform.stack import services
 from lucent_platform.stack.endpoints import STACK_FILE, Endpoints, read_stack_file
 from lucent_platform.stack.errors import StackError
 from lucent_platform.stack.ports import LOOPBACK, claim_port, is_listening, metrics_ports
 from lucent_platform.stack.process import ServiceProcess
-from lucent_platform.stack.worker_records import (
-    WORKERS_FILE,
-    WorkerRecord,
-    with_exit,
-    write_records,
-)
+from lucent_platform.stack.supervise import WorkerSupervisor, restart_policy
+from lucent_platform.stack.worker_records import WORKERS_FILE, WorkerRecord, write_records
 
 log = logging.getLogger("lucent.stack")
 
@@ -54,6 +51,9 @@ class LocalStack:
         self._stopping = threading.Event()
         self._owns_stack_file = False
         self.worker_records: dict[str, WorkerRecord] = {}
+        self._supervisor = WorkerSupervisor(
+            restart_policy(settings), self.worker_records, self._save_records
+        )
 
     @property
     def logs(self) -> Path:
@@ -76,11 +76,11 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
-        self.worker_records = {
-            p.name.removeprefix("worker "): _record(p)
+        self.worker_records.update(
+            (p.name.removeprefix("worker "), _record(p))
             for p in self.processes
             if p.name.startswith("worker ") and p.pid is not None
-        }
+        )  # in place: the supervisor holds this dict
         write_records(data_dir, self.worker_records)
         self.endpoints.write(data_dir)
         self._owns_stack_file = True
@@ -249,7 +249,9 @@ class LocalStack:
             self._launch(services.worker(name, env_of, self.logs))
 
     def supervise(self, seconds: float | None = None) -> int:
-        """Wait for Ctrl-C/SIGTERM (or ``seconds``); report a child that dies. Returns exit code."""
+        """Wait for Ctrl-C/SIGTERM (or ``seconds``), restarting crashed workers as
+        ``LUCENT_RESTART_*`` says (``supervise.WorkerSupervisor``). Returns the exit code: 1
+        when a child ended and stays down."""
 
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s, stopping", signal.Signals(signum).name)
@@ -258,19 +260,10 @@ class LocalStack:
         previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         deadline = None if seconds is None else time.monotonic() + seconds
         code = 0
-        reported: set[str] = set()
         try:
             while not self._stopping.wait(0.5):
-                for process in self.processes:
-                    if not process.running and process.name not in reported:
-                        reported.add(process.name)
-                        log.error(
-                            "%s exited with code %s: %s (log: %s)",
-                            process.name, process.returncode, process.last_log_line(),
-                            process.log_path,
-                        )  # fmt: skip
-                        code = 1
-                        self._record_exit(process)
+                if self._supervisor.tick(self.processes, time.monotonic()):
+                    code = 1
                 if deadline is not None and time.monotonic() >= deadline:
                     break
         finally:
@@ -278,12 +271,10 @@ class LocalStack:
                 signal.signal(sig, handler)
         return code
 
-    def _record_exit(self, process: ServiceProcess) -> None:
-        """Keep a worker's exit code in ``workers.json``: ``lucent status`` tells crashed from
-        stopped by it."""
-        name = process.name.removeprefix("worker ")
-        if name in self.worker_records and self._owns_stack_file:
-            self.worker_records[name] = with_exit(self.worker_records[name], process.returncode)
+    def _save_records(self) -> None:
+        """``workers.json`` as the supervisor last changed it: ``lucent status`` tells running,
+        restarted, crashed and stopped workers apart by it."""
+        if self._owns_stack_file:
             write_records(self.settings.data_dir, self.worker_records)
 
     def stop_workers(self) -> None:
@@ -324,4 +315,4 @@ def _check_tcp(url: str, what: str, setting: str) -> None:
     default = {"https": 443, "http": 8123, "nats": 4222, "tls": 4222, "esdb": 2113}
     port = parts.port or default.get(parts.scheme, 0)
     if not is_listening(host, port, timeout=3.0):
-        raise StackError(f"{what} at {url} is not reachable — check {setting}")
+        raise StackError(f"{what} at {redact_urls(url)} is not reachable — check {setting}")

@@ -267,7 +267,7 @@ def _workers(
     metrics: dict[str, str],
     local: bool,
 ) -> tuple[WorkerStatus, ...]:
-    from lucent_platform.status.metrics_text import latency_ms
+    from lucent_platform.status.metrics_text import consumer_lag, latency_ms
 
     names = list(known) + [name for name in records if name not in known]
     found = []
@@ -279,14 +279,27 @@ def _workers(
         state = worker_state(_alive(record.pid), record.exit_code)
         group = group_of.get(name)
         p50 = p99 = None
+        lag = lags.get(group) if group else None
         if state == "running" and name in metrics:
             with contextlib.suppress(ValueError):  # not the exposition format: no latency
                 p50, p99 = latency_ms(metrics[name])
+                if not group:  # no group offsets: the lag its own consumers measured
+                    lag = consumer_lag(metrics[name])
         rate = rates.get(group or name) if state == "running" else None
-        lag = lags.get(group) if group else None
         found.append(
             WorkerStatus(
-                name, state, record.pid, record.exit_code, group, lag, rate, p50, p99, record.log
+                name,
+                state,
+                record.pid,
+                record.exit_code,
+                group,
+                lag,
+                rate,
+                p50,
+                p99,
+                record.log,
+                record.restarts,
+                record.reason if state == "crashed" else None,
             )
         )
     return tuple(found)
@@ -308,14 +321,13 @@ def _alive(pid: int) -> bool:
 
 
 def _freshness(settings: Settings, url: str, notes: list[str]) -> tuple[SourceFreshness, ...]:
-    from lucent_platform.adapters.clickhouse import connect
+    from lucent_platform.adapters.clickhouse import connect, credentials
     from lucent_platform.analytics.queries.freshness import freshness
 
     try:
         client = connect(
             url,
-            username=settings.clickhouse_user,
-            password=settings.clickhouse_password.get_secret_value(),
+            **credentials(settings),
         )
         try:
             rows = freshness(client, database=settings.clickhouse_database)

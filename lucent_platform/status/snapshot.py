@@ -14,6 +14,7 @@ from typing import Any, Literal
 from lucent_platform import topology
 from lucent_platform.brokerhealth import BrokerHealth
 from lucent_platform.lag import Partition
+from lucent_platform.stack.worker_records import STOPPED_ON_PURPOSE
 
 WorkerState = Literal["running", "stopped", "crashed", "not started", "unknown"]
 
@@ -47,10 +48,14 @@ class WorkerStatus:
     exit_code: int | None = None
     group: str | None = None
     lag: int | None = None  # records the group has not committed past, over every topic
+    # (no group: what its own consumers are behind, from its metrics endpoint)
     rate: float | None = None  # messages/s the group committed over the sampling interval
+    # (no group: messages/s it consumed or delivered, from its metrics endpoint)
     p50_ms: float | None = None  # from the worker's metrics endpoint, when it has one
     p99_ms: float | None = None
     log: str | None = None
+    restarts: int = 0  # how often `lucent up` restarted it after a crash
+    reason: str | None = None  # crashed: restarting in n s, or why it was left down
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ def worker_state(alive: bool | None, exit_code: int | None) -> WorkerState:
         return "unknown"
     if alive:
         return "running"
-    if exit_code in (0, -15, -2, 130, 143):
+    if exit_code in STOPPED_ON_PURPOSE:
         return "stopped"
     return "crashed"
 
