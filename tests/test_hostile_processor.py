@@ -15,6 +15,7 @@ import pytest
 from lucent_platform import topics
 from lucent_platform.processing import InRecord, MarketProcessor, ProcessorConfig, deadletter
 from lucent_platform.processing.deadletter import MAX_RECORD_BYTES
+from lucent_platform.processing.latency import MAX_SOURCES, OTHER, SourceLatency
 from tests.fixtures.hostile import DEPTH, MB, T0, Case, envelopes, frames, json_text, price_update
 from tests.test_processing_properties import check
 
@@ -133,3 +134,14 @@ def _update(message_id: str, pair: str, price: float) -> dict[str, object]:
     update = price_update(pair=pair, price=price)
     update["header"]["messageId"] = message_id  # type: ignore[index]
     return update
+
+
+def test_invented_sources_share_one_latency_entry_past_the_cap() -> None:
+    """A new header.source per message: the per-source latency (histograms and metric labels)
+    keeps ``MAX_SOURCES`` apart and observes the rest together as ``other`` (uncapped, 7,000
+    invented sources held 14 MB more)."""
+    latency = SourceLatency()
+    for i in range(MAX_SOURCES + 100):
+        latency.observe(f"src-{i}", 10_000, 9_000, 9_500)
+    assert len(latency.exchange) == len(latency.received) == MAX_SOURCES + 1
+    assert latency.exchange[OTHER].count == latency.received[OTHER].count == 100

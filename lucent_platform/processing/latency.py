@@ -21,12 +21,19 @@ from collections import Counter
 
 from lucent_platform.histogram import Histogram
 
+MAX_SOURCES = 256
+"""Distinct sources kept apart; later new ones are observed together as ``OTHER``. A source
+is whatever text an envelope's header says: without a cap, garbage naming a new source per
+message grew two histograms (~2 kB) and a metric label set per message."""
+OTHER = "other"
+
 
 class SourceLatency:
     """Per source: exchange → now and received → now histograms (ms), and skewed messages.
 
     Written by the processor's thread, read by a metrics endpoint's: histograms are only
     ever added to (a new source's before it is observed), so a reader sees whole figures.
+    At most ``MAX_SOURCES`` sources, then ``OTHER``.
     """
 
     def __init__(self) -> None:
@@ -37,7 +44,11 @@ class SourceLatency:
     def observe(self, source: str, now_ms: int, event_ms: int, received_ms: int) -> None:
         exchange = self.exchange.get(source)
         if exchange is None:
-            exchange = self._add(source)
+            if len(self.exchange) >= MAX_SOURCES:
+                source = OTHER
+                exchange = self.exchange.get(OTHER)
+            if exchange is None:
+                exchange = self._add(source)
         if event_ms > now_ms:
             self.skewed[source] += 1
         else:
