@@ -337,7 +337,11 @@ class Settings(BaseSettings):
         default=None, description="CA certificate (PEM) an https:// ClickHouse is checked with."
     )
     clickhouse_database: str = Field(
-        default="lucent", description="Database of the analytics tables (created by migrate)."
+        default="lucent",
+        # an identifier, not text: it is written into DDL and queries (quoted, but a backtick
+        # or a 10 kB name should stop startup, not reach ClickHouse)
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="Database of the analytics tables (created by migrate).",
     )
     clickhouse_ttl_days: int = Field(
         default=30, ge=0, description="Days raw rows (ticks, trades, books…) are kept; 0 = forever."

@@ -64,3 +64,14 @@ def test_hostile_values_are_refused_with_one_line(
             assert result.exit_code in (1, 2), (shown, result.output)
             assert "Error" in result.output or "error" in result.output, (shown, result.output)
             assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ["sql_backtick", "sql_quote", "nul", "long_10k", "empty"])
+def test_a_hostile_database_setting_stops_the_command_naming_it(name: str) -> None:
+    """LUCENT_CLICKHOUSE_DATABASE is written into DDL and queries: an identifier or nothing."""
+    result = CliRunner().invoke(
+        cli, ["query", "freshness"], env={"LUCENT_CLICKHOUSE_DATABASE": TEXTS[name].replace(
+            "\x00", "\\x00")}  # an environment variable cannot hold a NUL
+    )  # fmt: skip
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "LUCENT_CLICKHOUSE_DATABASE" in result.output and "Traceback" not in result.output
