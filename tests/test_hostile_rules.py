@@ -9,15 +9,18 @@ import re
 
 import pytest
 
+from lucent_platform.adapters import kafka
+from lucent_platform.config import Settings
 from lucent_platform.domain.bridge import command_for
 from lucent_platform.domain.handling import CommandInvalid, signal_event
 from lucent_platform.processing.pipeline import InRecord
 from lucent_platform.signals.apps.alert_rules import parse_rule, parse_rule_id
 from lucent_platform.topics import USER_ALERTS
-from tests.alert_data import quote, rule
+from tests.alert_data import quote, quote_id, rule
 from tests.domain_flow import alert_signal
 from tests.fixtures.hostile import TEXTS, Case, json_text, rules
 from tests.test_alerts_engine import PRICES, RULES, Script
+from tests.test_alerts_worker import Topics
 
 CASES = list(rules())
 
@@ -81,3 +84,37 @@ def test_an_alert_for_a_user_id_that_is_no_subject_token_is_an_invalid_command()
     command = command_for(USER_ALERTS, 0, 0, value, 0)
     with pytest.raises(CommandInvalid, match="subject token"):
         signal_event(command)
+
+
+def test_a_real_alerts_worker_goes_on_through_the_hostile_rules_topic(
+    kafka_bootstrap: str, settings: Settings, unique: str
+) -> None:
+    """The whole rule corpus (its 10 MB user id through a producer whose limit lets it by) and
+    every hostile key on the rules topic of a running `lucent worker alerts`, then prices
+    crossing the one valid rule's level: the worker keeps running and fires that rule, on its
+    output topic only."""
+    t = Topics(settings, kafka_bootstrap, unique)
+    big = kafka.producer(settings, kafka_bootstrap, **{"message.max.bytes": 20_000_000})
+    for n, case in enumerate(CASES):
+        big.produce(t.rules, case.value, f"r-{n}".encode())
+    for text in TEXTS.values():
+        big.produce(t.rules, rule(user_id="u-x", pair="ETH-USDC", type="above", level=100),
+                    text.encode("utf-8", "surrogatepass") or b"\x00")  # fmt: skip
+    big.produce(t.rules, rule(user_id="u-7", pair="ETH-USDC", type="above", level=100), b"good")
+    assert big.flush(60) == 0
+    t.write(t.prices, b"ETH-USDC", *(quote(i, p) for i, p in enumerate([95, 101])))
+    stop, thread, done = t.start()
+    try:
+        got = t.wait_alerts(1 + _printable_keys())
+    finally:
+        stop.set()
+        thread.join(20)
+    assert done, "the worker did not return"
+    assert ("good", "u-7", "binance", 101, quote_id(1)) in got
+    assert {user for _, user, *_ in got} <= {"u-7", "u-x"}  # no hostile rule value fired
+    assert {rule_id for rule_id, *_ in got} <= {"good", *TEXTS.values()}
+
+
+def _printable_keys() -> int:
+    return sum(1 for t in TEXTS.values() if 0 < len(t) <= 200 and t.isprintable()
+               and not t.isspace())  # fmt: skip
