@@ -29,6 +29,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lucent_platform import security
 from lucent_platform.redaction import redact_urls
+from lucent_platform.topics import segment
 
 # A service URL that may carry ``user:password@``: redacted in JSON dumps and in repr.
 _Url = Annotated[str, PlainSerializer(redact_urls, when_used="json")]
@@ -439,6 +440,15 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("exchanges", "pairs")
+    @classmethod
+    def _topic_segments(cls, value: list[str]) -> list[str]:
+        # each becomes part of a topic name: refused here, naming the variable, rather than
+        # by the catalog when `lucent up` or a feed first builds the topic
+        for name in value:
+            segment(name)  # TopicNameError is a ValueError: pydantic reports it
         return value
 
     @field_validator(*_STAGE_CONFIGS)

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from lucent_platform.cli.main import cli
 from lucent_platform.config import Settings, with_overrides
+from lucent_platform.topics import TopicNameError, segment
 from tests.fixtures.hostile import TEXTS
 
 VALUES = {
@@ -75,3 +76,30 @@ def test_a_hostile_database_setting_stops_the_command_naming_it(name: str) -> No
     )  # fmt: skip
     assert result.exit_code == 2, (result.output, result.exception)
     assert "LUCENT_CLICKHOUSE_DATABASE" in result.output and "Traceback" not in result.output
+
+
+def _not_a_segment(text: str) -> bool:
+    try:
+        segment(text)
+    except TopicNameError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("option", ["--pairs", "--exchanges"])
+def test_hostile_instruments_stop_up_demo_and_record_naming_the_setting(
+    option: str, settings: Settings, tmp_path: Path
+) -> None:
+    """Exchanges and pairs become topic names: a value that cannot be a topic segment stops
+    `lucent up`, `demo` and `record` before anything starts, naming the variable (values that
+    are segments would start the stack, so only the others are tried; an empty one means the
+    defaults)."""
+    variable = "LUCENT_PAIRS" if option == "--pairs" else "LUCENT_EXCHANGES"
+    for text in [t for t in VALUES.values() if t.strip() and _not_a_segment(t)]:
+        for args in (["up", "--seconds", "1", option, text],
+                     ["demo", "--seconds", "1", option, text],
+                     ["record", "--out", str(tmp_path / "r.jsonl"), "--seconds", "1", option,
+                      text]):  # fmt: skip
+            result = CliRunner().invoke(cli, args, obj={"settings": settings})
+            assert result.exit_code == 2, (args[0], text[:40], result.output, result.exception)
+            assert variable in result.output, (args[0], result.output)
