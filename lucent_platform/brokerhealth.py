@@ -72,7 +72,9 @@ class TopicHealth:
 class GroupHealth:
     group: str
     state: str
-    members: int
+    members: int | None
+    """Members the broker lists; None when it lists none for a live group (Tansu describes
+    a group's state but not its members: "0" there would read as a group nobody serves)."""
     rebalances: int  # counted since the observer started (``RebalanceCounter``)
 
 
@@ -156,7 +158,13 @@ def broker_health(sample: BrokerSample, rebalances: Mapping[str, int]) -> Broker
         brokers=len(sample.brokers),
         topics=topic_health(sample.partitions, sample.brokers),
         groups=tuple(
-            GroupHealth(g.group, g.state, len(g.members), rebalances.get(g.group, 0))
+            GroupHealth(g.group, g.state, _members(g), rebalances.get(g.group, 0))
             for g in sorted(sample.groups, key=lambda g: g.group)
         ),
     )
+
+
+def _members(group: GroupSample) -> int | None:
+    if group.members or group.state in ("empty", "dead"):
+        return len(group.members)
+    return None

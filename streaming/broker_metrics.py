@@ -81,7 +81,8 @@ class BrokerCollector(Collector):
                     leaders.add_metric([*labels, str(broker)], n)
             for grp in health.groups:
                 labels = [self.worker, grp.group]
-                members.add_metric(labels, grp.members)
+                if grp.members is not None:  # unknown where the broker lists none
+                    members.add_metric(labels, grp.members)
                 state.add_metric([*labels, grp.state], 1)
                 rebalances.add_metric(labels, grp.rebalances)
         yield from (samples, brokers, skew, leader_skew, leaders, under, offline, members, state,

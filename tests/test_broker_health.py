@@ -85,6 +85,9 @@ def test_rebalances_are_counted_between_samples() -> None:
     health = broker_health(sampled, counter.counts)
     assert health.brokers == 2 and health.under_replicated == 0
     assert [(g.group, g.members, g.rebalances) for g in health.groups] == [("g", 2, 2)]
+    # Tansu describes a live group's state but lists no members: unknown, not "nobody"
+    unlisted = BrokerSample((1,), (), (GroupSample("g", "stable"), GroupSample("idle", "empty")))
+    assert [g.members for g in broker_health(unlisted, {}).groups] == [None, 0]
 
 
 def test_traffic_buckets_batch_sizes_by_powers_of_two() -> None:

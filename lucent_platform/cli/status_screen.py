@@ -141,6 +141,6 @@ def _broker(snapshot: Snapshot) -> list[Table | Text]:
             table.add_column(column, justify="right" if column == "members" else "left")
         for g in health.groups:
             style = "green" if g.state == "stable" else "dim" if g.state == "empty" else "yellow"
-            table.add_row(g.group, Text(g.state, style=style), str(g.members))
+            table.add_row(g.group, Text(g.state, style=style), _number(g.members, "{}"))
         parts.append(table)
     return parts
