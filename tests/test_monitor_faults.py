@@ -1,0 +1,128 @@
+"""``lucent worker monitor`` killed with SIGKILL while two alerts are open, and restarted, as
+the real process on a broker and a nats-server of its own.
+
+The monitor promises alerts neither lost nor doubled across a restart: an alert has a
+deterministic id, and a restarted monitor reads ``monitoring.alerts`` (the latest transition
+per id) and takes the open ones over, so re-reading its uncommitted input opens nothing again;
+an alert whose condition ends after the restart is resolved once.
+
+On the local broker the restart itself fails today (xfail below, strict: it turns red once
+fixed, to be removed); the in-process restart of tests/test_monitoring_worker.py, after a clean
+stop, proves the take-over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lucent_platform.adapters import kafka
+from lucent_platform.config import Settings
+from lucent_platform.envelope import decode_as
+from lucent_platform.messages.monitoring import MonitoringAlert
+from lucent_platform.processing import deadletter
+from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, fixed_topics, normalized
+from tests.fixtures.nats import RestartableNats
+from tests.test_monitoring_worker import now_ms, quote
+
+CONFIG = {
+    "failure_min_messages": 20, "failure_rate_open": 0.3, "stale_min_ms": 60_000,
+    "evaluate_every_ms": 100, "deviation_open_bps": 100,
+}  # fmt: skip
+
+
+def _alerts(settings: Settings, broker: str) -> list[MonitoringAlert]:
+    records = kafka.read_topic(settings, broker, MONITORING_ALERTS, idle_timeout=0.5)
+    return [decode_as(r.value or b"", MonitoringAlert).data for r in records]
+
+
+def _wait_for(settings: Settings, broker: str, n: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while len(found := _alerts(settings, broker)) < n:
+        assert time.monotonic() < deadline, f"timed out with {found}"
+        time.sleep(0.3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the local broker (Tansu 0.6) keeps a SIGKILLed member's group 'stable' with no "
+    "members listed for good (checked 48 s), and the monitor cannot tell that from a live "
+    "monitor (Tansu lists no members of live groups either): the restarted monitor refuses "
+    "to start (AnotherMonitor, exit 2) after waiting one session, so under `lucent up` it "
+    "crash-loops until left crashed. Real Kafka empties the group after the session.",
+)
+def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
+    own_broker: str, own_nats: RestartableNats, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    kafka.provision(
+        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
+        min_insync_replicas=1,
+    )  # fmt: skip
+    producer = kafka.producer(settings, own_broker)
+    prices, t = normalized(Kind.PRICES), now_ms()
+    for exchange, price in [("binance", 2000.0), ("coinbase", 2001.0), ("kraken", 2080.0)]:
+        producer.produce(prices, quote(exchange, price, t), b"ETH-USDC")
+    for i in range(10):
+        producer.produce(prices, quote("coinbase", 2001.0, t + i), b"ETH-USDC")
+    for i in range(15):
+        letter = deadletter.DeadLetter(
+            reason="outlier", detail="", source_topic="market.prices.coinbase.eth-usdc",
+            source_partition=0, source_offset=i, source_timestamp_ms=t,
+            dead_lettered_at_ms=t + i, original_base64=b"{}",
+        )  # fmt: skip
+        producer.produce(DEADLETTER, deadletter.encode(letter), b"market.prices.coinbase.eth-usdc")
+    assert producer.flush(30) == 0
+
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "LUCENT_DATA_DIR": str(tmp_path),
+        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
+        "LUCENT_NATS_URL": own_nats.url,
+        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",  # named, never contacted
+        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
+        "LUCENT_MONITOR_CONFIG": json.dumps(CONFIG),
+    }
+    argv = [sys.executable, "-m", "lucent_platform.cli", "worker", "monitor"]
+    log = (tmp_path / "monitor.log").open("ab")
+    first = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    _wait_for(settings, own_broker, 2)  # failure_rate and price_deviation open
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(30) == -signal.SIGKILL
+    opened = {a.kind: a for a in _alerts(settings, own_broker)}
+    assert set(opened) == {"failure_rate", "price_deviation"}, opened
+
+    # The killed member stays in the group for one session (LUCENT_KAFKA_SESSION_TIMEOUT_MS,
+    # 6 s), which the restarted monitor waits out before it would refuse to start.
+    second = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # still running: it took over
+            second.wait(20)
+        assert second.poll() is None, "the restarted monitor refused to start (see the xfail)"
+        time.sleep(3)  # restarted, its input re-read: nothing may be opened again
+        for exchange, price in [("binance", 2000.0), ("coinbase", 2001.0), ("kraken", 2000.5)]:
+            producer.produce(prices, quote(exchange, price, now_ms()), b"ETH-USDC")
+        assert producer.flush(30) == 0
+        _wait_for(settings, own_broker, 3)
+        time.sleep(2)  # anything more would show now
+    finally:
+        if second.poll() is None:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(60) == 0, (tmp_path / "monitor.log").read_text()[-3000:]
+    found = _alerts(settings, own_broker)
+    print(
+        f"\nmonitor SIGKILLed with 2 alerts open; after the restart {len(found)} alert records: "
+        + ", ".join(f"{a.kind} {'open' if a.is_open else 'resolved'}" for a in found)
+    )
+    assert len(found) == 3, found
+    deviation = opened["price_deviation"]
+    assert found[2].alert_id == deviation.alert_id and found[2].resolved_at_ms is not None
