@@ -56,12 +56,18 @@ def objects(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(st.sampled_from(keys) | TEXT, JSON, max_size=5)
 
 
-# --- dead letters -----------------------------------------------------------------------------
+# --- msgspec decoders: dead letters, domain commands ------------------------------------------
+@pytest.mark.parametrize("decoder", [deadletter.decode, commands.decode], ids=["letter", "command"])
 @FUZZ
-@given(st.binary(max_size=400) | JSON.map(json_text))
-def test_any_bytes_are_a_dead_letter_or_a_decode_error(value: bytes) -> None:
+@given(value=st.binary(max_size=400) | JSON.map(json_text))
+def test_any_bytes_are_a_value_or_a_decode_error(
+    decoder: Callable[[bytes], object], value: bytes
+) -> None:
     with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-        deadletter.decode(value)
+        decoder(value)
+
+
+# --- dead letters -----------------------------------------------------------------------------
 
 
 @FUZZ
@@ -114,14 +120,7 @@ def test_any_rule_key_is_a_printable_id_or_a_value_error(key: bytes) -> None:
     assert text.isprintable() and 0 < len(text) <= 200
 
 
-# --- domain commands and the bridge's signal records -----------------------------------------
-@FUZZ
-@given(st.binary(max_size=300) | JSON.map(json_text))
-def test_any_bytes_are_a_command_or_a_decode_error(value: bytes) -> None:
-    with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
-        commands.decode(value)
-
-
+# --- the bridge's signal records --------------------------------------------------------------
 @FUZZ
 @given(
     st.sampled_from([USER_ALERTS, YIELD_OPPORTUNITIES, ARBITRAGE_OPPORTUNITIES, "x"]),
