@@ -29,6 +29,18 @@ class KafkaUnavailable(RuntimeError):
     """The cluster did not answer; the message names the address and the setting."""
 
 
+def explain(exc: BaseException) -> str | None:
+    """One line for a Kafka client error that reached the command line; None if not one."""
+    if not isinstance(exc, KafkaException):
+        return None
+    error = exc.args[0] if exc.args else None
+    text = error.str() if isinstance(error, KafkaError) else str(exc)
+    return (
+        f"Kafka: {text} — is the broker at LUCENT_KAFKA_BOOTSTRAP_SERVERS up and reachable "
+        "(`lucent up` starts the local stack, `lucent status` shows it)?"
+    )
+
+
 def admin(settings: Settings, bootstrap_servers: str) -> AdminClient:
     return AdminClient(settings.kafka_common(bootstrap_servers))
 
