@@ -112,10 +112,16 @@ class Settings(BaseSettings):
     )
     simulator_seed: int = Field(default=7, description="Seed of the market simulator.")
     simulator_rate: float = Field(
-        default=1.0, description="Simulator message-rate multiplier (1 ≈ 100 msg/s)."
+        default=1.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Simulator message-rate multiplier (1 ≈ 100 msg/s).",
     )
     replay_speed: float = Field(
-        default=1.0, description="Replay speed: 1 = as recorded, 10 = ten times faster, 0 = max."
+        default=1.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Replay speed: 1 = as recorded, 10 = ten times faster, 0 = max.",
     )
     exchange_urls: dict[str, dict[str, str]] = Field(
         default_factory=dict,

@@ -103,3 +103,22 @@ def test_hostile_instruments_stop_up_demo_and_record_naming_the_setting(
             result = CliRunner().invoke(cli, args, obj={"settings": settings})
             assert result.exit_code == 2, (args[0], text[:40], result.output, result.exception)
             assert variable in result.output, (args[0], result.output)
+
+
+@pytest.mark.parametrize("number", ["nan", "inf", "-inf", "-1", "1e400", "9" * 400 + "e9"])
+def test_absurd_numbers_are_usage_errors(number: str, settings: Settings, tmp_path: Path) -> None:
+    """NaN and ±inf pass every comparison of a plain float range (`--seconds nan` ran
+    forever, `--speed nan` failed in time.sleep): refused, as are negative durations and
+    rates, before anything starts; the same values in LUCENT_SIMULATOR_RATE/REPLAY_SPEED stop
+    the command naming the variable."""
+    recording = tmp_path / "r.jsonl"
+    recording.write_text("")
+    for args in (["feed", "simulate", "--seconds", number], ["feed", "simulate", "--rate", number],
+                 ["replay", str(recording), "--speed", number],
+                 ["record", "--out", str(tmp_path / "o.jsonl"), "--seconds", number]):  # fmt: skip
+        result = CliRunner().invoke(cli, args, obj={"settings": settings})
+        assert result.exit_code == 2, (args, result.output, result.exception)
+        assert "Error" in result.output and "Traceback" not in result.output
+    for variable in ("LUCENT_SIMULATOR_RATE", "LUCENT_REPLAY_SPEED"):
+        result = CliRunner().invoke(cli, ["replay", str(recording)], env={variable: number})
+        assert result.exit_code == 2 and variable in result.output, (variable, result.output)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from lucent_platform.cli.main import settings_from
-from lucent_platform.cli.params import SafePath, topic_name
+from lucent_platform.cli.params import Finite, SafePath, topic_name
 from lucent_platform.stack.endpoints import resolve_kafka
 
 
@@ -20,10 +20,16 @@ def feed() -> None:
 
 
 @feed.command()
-@click.option("--seconds", type=float, default=None, help="Stop after this long (default: never).")
 @click.option(
-    "--rate", type=float, default=None, help="Message-rate multiplier (LUCENT_SIMULATOR_RATE)."
+    "--seconds",
+    type=Finite(min=0, min_open=True),
+    default=None,
+    help="Stop after this long (default: never).",
 )
+@click.option(
+    "--rate", type=Finite(min=0, min_open=True), default=None,
+    help="Message-rate multiplier (LUCENT_SIMULATOR_RATE).",
+)  # fmt: skip
 @click.option("--seed", type=int, default=None, help="Seed (LUCENT_SIMULATOR_SEED).")
 @click.pass_context
 def simulate(
@@ -52,7 +58,7 @@ def simulate(
 @click.argument("path", type=SafePath(exists=True, path_type=Path))
 @click.option(
     "--speed",
-    type=float,
+    type=Finite(min=0),
     default=None,
     help="1 = as recorded, N = N× faster (default LUCENT_REPLAY_SPEED).",
 )
@@ -141,7 +147,10 @@ def replay(
 )
 @click.option("--exchanges", default=None, help="Comma-separated exchanges (LUCENT_EXCHANGES).")
 @click.option("--pairs", default=None, help="Comma-separated pairs (LUCENT_PAIRS).")
-@click.option("--seconds", type=float, default=None, help="Stop after this long (default: Ctrl-C).")
+@click.option(
+    "--seconds", type=Finite(min=0, min_open=True), default=None,
+    help="Stop after this long (default: Ctrl-C).",
+)  # fmt: skip
 @click.option(
     "--chains",
     default=None,

@@ -9,6 +9,7 @@ name over 249 characters ``RuntimeError``.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -56,3 +57,14 @@ class SafePath(click.Path):
         if isinstance(value, str) and "\x00" in value:
             self.fail(f"{_shown(value)} contains a NUL character", param, ctx)
         return super().convert(value, param, ctx)
+
+
+class Finite(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN and ±inf, which its comparisons let through
+    (``--seconds nan`` ran forever, ``--speed nan`` failed in ``time.sleep``)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
