@@ -90,10 +90,24 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"{value!r} is not a day: use YYYY-MM-DD") from None
 
 
+def _utf8(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Text the query sends as a parameter: a terminal's undecodable bytes (lone surrogates)
+    cannot be sent, so they are a usage error naming the option."""
+    if value is not None:
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise click.BadParameter(f"{value[:40]!r} is not UTF-8 text") from None
+    return value
+
+
 _CALLBACKS: dict[str, Callable[[click.Context, click.Parameter, Any], Any]] = {
     "time": _parse_time,
     "duration": _parse_duration,
     "date": _parse_date,
+    "text": _utf8,
+    "exchange": _utf8,
+    "pair": _utf8,
 }
 _TYPES: dict[str, Any] = {"int": click.INT, "float": click.FLOAT}
 
