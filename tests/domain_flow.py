@@ -204,10 +204,12 @@ class Listener:
         raise AssertionError(f"not seen within {timeout}s; received {seen}")
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+def wait_until(
+    check: Callable[[], bool], timeout: float = 30.0, what: str = "condition", every: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
-        time.sleep(0.05)
+        time.sleep(every)
     raise AssertionError(f"{what} not met within {timeout}s")

@@ -11,13 +11,9 @@ command once — in == out, zero duplicates — and the group must have committe
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from lucent_platform.adapters import kafka_groups
@@ -26,8 +22,9 @@ from lucent_platform.config import Settings
 from lucent_platform.domain.commands import command_id_for
 from lucent_platform.lag import group_lag
 from lucent_platform.topics import YIELD_OPPORTUNITIES
-from tests.domain_flow import produce, provision_topics, yield_signal
+from tests.domain_flow import produce, provision_topics, wait_until, yield_signal
 from tests.fixtures.nats import RestartableNats
+from tests.worker_process import start_worker, worker_env
 
 N = 3_000
 RATE = 250  # signals/s: about 12 s of input
@@ -59,13 +56,6 @@ async def _stream_count(url: str) -> int:
         await client.close()
 
 
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
-
-
 def test_a_bridge_killed_mid_stream_and_restarted_publishes_every_command_once(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:
@@ -82,26 +72,17 @@ def test_a_bridge_killed_mid_stream_and_restarted_publishes_every_command_once(
                     [value for value, _ in signals[start : start + 50]])  # fmt: skip
             sent[0] = start + 50
 
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "LUCENT_DATA_DIR": str(tmp_path),
-        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
-        "LUCENT_NATS_URL": own_nats.url,
-        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",  # named, never contacted
-        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
-    }
-    argv = [sys.executable, "-m", "lucent_platform.cli", "worker", "bridge"]
-    log = (tmp_path / "bridge.log").open("ab")
+    env = worker_env(tmp_path, own_broker, own_nats.url)
+    log = tmp_path / "bridge.log"
     producer = threading.Thread(target=publish, daemon=True)
     producer.start()
-    first = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    first = start_worker("bridge", env, log)
     count = lambda: asyncio.run(_stream_count(own_nats.url))  # noqa: E731
-    _wait_until(lambda: count() >= N // 3, "a third of the commands")
+    wait_until(lambda: count() >= N // 3, 120, "a third of the commands", every=0.25)
     first.send_signal(signal.SIGKILL)
     assert first.wait(30) == -signal.SIGKILL
     killed_at, at_kill = time.monotonic(), (sent[0], count())
-    second = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    second = start_worker("bridge", env, log)
     try:
         producer.join(120)
         partitions = [p for p in kafka_groups.partitions(settings, own_broker)
@@ -112,11 +93,11 @@ def test_a_bridge_killed_mid_stream_and_restarted_publishes_every_command_once(
             ends = kafka_groups.ends(settings, own_broker, partitions)
             return group_lag(ends, committed) == 0 and count() >= N
 
-        _wait_until(caught_up, "every signal committed and published")
+        wait_until(caught_up, 120, "every signal committed and published", every=0.25)
         recovered = time.monotonic() - killed_at
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(60) == 0, (tmp_path / "bridge.log").read_text()[-3000:]
+        assert second.wait(60) == 0, log.read_text()[-3000:]
     ids = asyncio.run(_stream_ids(own_nats.url))
     expected = {command_id_for(message_id) for _, message_id in signals}
     print(

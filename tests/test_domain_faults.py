@@ -11,13 +11,9 @@ in == out, zero duplicates in the store — and nothing may stay pending on the 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from lucent_platform.adapters import nats as nats_adapter
@@ -26,8 +22,9 @@ from lucent_platform.domain import bridge, commands, events
 from lucent_platform.eventstore import SQLiteEventStore
 from lucent_platform.subjects import STREAMS
 from lucent_platform.topics import YIELD_OPPORTUNITIES
-from tests.domain_flow import provision_topics, yield_signal
+from tests.domain_flow import provision_topics, wait_until, yield_signal
 from tests.fixtures.nats import RestartableNats
+from tests.worker_process import start_worker, worker_env
 
 N = 600
 SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -67,13 +64,6 @@ def _opportunities(path: Path) -> Counter[str]:
         )
 
 
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-
-
 def test_a_domain_worker_killed_mid_stream_records_every_command_once(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:
@@ -87,35 +77,26 @@ def test_a_domain_worker_killed_mid_stream_records_every_command_once(
         payloads.append((command.type, commands.encode(command), command.command_id))
     asyncio.run(_publish(own_nats.url, payloads))
 
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "LUCENT_DATA_DIR": str(tmp_path),
-        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
-        "LUCENT_NATS_URL": own_nats.url,
-        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",  # named, never contacted
-        "LUCENT_EVENTSTORE_PATH": str(store),
-    }
-    argv = [sys.executable, "-m", "lucent_platform.cli", "worker", "domain"]
-    log = (tmp_path / "domain.log").open("ab")
-    first = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _wait_until(lambda: sum(_opportunities(store).values()) >= N // 3, "a third recorded")
+    env = worker_env(tmp_path, own_broker, own_nats.url)  # the store: data_dir/events.sqlite
+    log = tmp_path / "domain.log"
+    first = start_worker("domain", env, log)
+    wait_until(lambda: sum(_opportunities(store).values()) >= N // 3, 180, "a third recorded", 0.5)
     first.send_signal(signal.SIGKILL)
     assert first.wait(30) == -signal.SIGKILL
     killed_at, at_kill = time.monotonic(), sum(_opportunities(store).values())
-    second = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    second = start_worker("domain", env, log)
     try:
-        _wait_until(
+        wait_until(
             lambda: (
                 sum(_opportunities(store).values()) >= N
                 and asyncio.run(_pending(own_nats.url)) == 0
             ),
-            "every command recorded and acknowledged",
-        )
+            180, "every command recorded and acknowledged", every=0.5,
+        )  # fmt: skip
         recovered = time.monotonic() - killed_at
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(60) == 0, (tmp_path / "domain.log").read_text()[-3000:]
+        assert second.wait(60) == 0, log.read_text()[-3000:]
     recorded = _opportunities(store)
     print(
         f"\ndomain worker SIGKILLed with {at_kill} of {N} commands recorded; restarted: "

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -29,9 +27,11 @@ from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as
 from lucent_platform.messages.monitoring import MonitoringAlert
 from lucent_platform.processing import deadletter
-from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, fixed_topics, normalized
+from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, normalized
+from tests.domain_flow import provision_topics, wait_until
 from tests.fixtures.nats import RestartableNats
 from tests.test_monitoring_worker import now_ms, quote
+from tests.worker_process import start_worker, worker_env
 
 CONFIG = {
     "failure_min_messages": 20, "failure_rate_open": 0.3, "stale_min_ms": 60_000,
@@ -45,10 +45,7 @@ def _alerts(settings: Settings, broker: str) -> list[MonitoringAlert]:
 
 
 def _wait_for(settings: Settings, broker: str, n: int, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while len(found := _alerts(settings, broker)) < n:
-        assert time.monotonic() < deadline, f"timed out with {found}"
-        time.sleep(0.3)
+    wait_until(lambda: len(_alerts(settings, broker)) >= n, timeout, f"{n} alerts", every=0.3)
 
 
 @pytest.mark.xfail(
@@ -63,10 +60,7 @@ def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    kafka.provision(
-        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
-        min_insync_replicas=1,
-    )  # fmt: skip
+    provision_topics(settings, own_broker)
     producer = kafka.producer(settings, own_broker)
     prices, t = normalized(Kind.PRICES), now_ms()
     for exchange, price in [("binance", 2000.0), ("coinbase", 2001.0), ("kraken", 2080.0)]:
@@ -82,19 +76,9 @@ def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
         producer.produce(DEADLETTER, deadletter.encode(letter), b"market.prices.coinbase.eth-usdc")
     assert producer.flush(30) == 0
 
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "LUCENT_DATA_DIR": str(tmp_path),
-        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
-        "LUCENT_NATS_URL": own_nats.url,
-        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",  # named, never contacted
-        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
-        "LUCENT_MONITOR_CONFIG": json.dumps(CONFIG),
-    }
-    argv = [sys.executable, "-m", "lucent_platform.cli", "worker", "monitor"]
-    log = (tmp_path / "monitor.log").open("ab")
-    first = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    env = worker_env(tmp_path, own_broker, own_nats.url, LUCENT_MONITOR_CONFIG=json.dumps(CONFIG))
+    log = tmp_path / "monitor.log"
+    first = start_worker("monitor", env, log)
     _wait_for(settings, own_broker, 2)  # failure_rate and price_deviation open
     first.send_signal(signal.SIGKILL)
     assert first.wait(30) == -signal.SIGKILL
@@ -103,7 +87,7 @@ def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
 
     # The killed member stays in the group for one session (LUCENT_KAFKA_SESSION_TIMEOUT_MS,
     # 6 s), which the restarted monitor waits out before it would refuse to start.
-    second = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    second = start_worker("monitor", env, log)
     try:
         with contextlib.suppress(subprocess.TimeoutExpired):  # still running: it took over
             second.wait(20)
@@ -117,7 +101,7 @@ def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
     finally:
         if second.poll() is None:
             second.send_signal(signal.SIGTERM)
-            assert second.wait(60) == 0, (tmp_path / "monitor.log").read_text()[-3000:]
+            assert second.wait(60) == 0, log.read_text()[-3000:]
     found = _alerts(settings, own_broker)
     print(
         f"\nmonitor SIGKILLed with 2 alerts open; after the restart {len(found)} alert records: "
