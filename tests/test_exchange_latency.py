@@ -20,12 +20,12 @@ from lucent_platform.topics import fixed_topics, raw_topic
 from streaming.publisher import Publisher
 from tests.test_metrics_endpoints import (
     Samples,
-    base_env,
-    start_worker,
+    metrics_env,
     stopped_at_end,  # noqa: F401 (a fixture)
     total,
     wait_for_scrape,
 )
+from tests.worker_process import start_worker
 
 STAGE = {"worker": "processor", "stage": "lucent-processor"}
 
@@ -64,7 +64,7 @@ def test_exchange_latency_is_observed_per_source_from_the_envelopes_times(
         min_insync_replicas=1,
     )  # fmt: skip
     port = free_port()
-    worker = start_worker("processor", base_env(tmp_path, own_broker, port), tmp_path / "w.log")
+    worker = start_worker("processor", metrics_env(tmp_path, own_broker, port), tmp_path / "w.log")
     stopped_at_end.append(worker)
     publisher = Publisher(settings, own_broker)
 

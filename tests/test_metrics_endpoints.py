@@ -7,7 +7,6 @@ setting, and a live venue feed's connection health (against a local exchange) sh
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import subprocess
@@ -40,6 +39,7 @@ from tests.exchange_server import ExchangeServer, Script
 from tests.fixtures.clickhouse import EmbeddedClickHouse
 from tests.test_clickhouse_sink import TRADES, produce, recorded_trades, sink_env, start_sink
 from tests.test_live_feed import DEPTH_BODY, binance_ack, binance_frames, collecting_feed
+from tests.worker_process import start_worker, worker_env
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
@@ -88,24 +88,9 @@ def stopped_at_end() -> Iterator[list[subprocess.Popen[bytes]]]:
             assert worker.wait(60) == 0
 
 
-def base_env(tmp_path: Path, bootstrap: str, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "LUCENT_DATA_DIR": str(tmp_path),
-        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        # Named, never contacted by these workers.
-        "LUCENT_NATS_URL": "nats://127.0.0.1:9",
-        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",
-        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
-        "LUCENT_METRICS_PORT": str(port),
-    }
-
-
-def start_worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "lucent_platform.cli", "worker", name],
-        env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+def metrics_env(tmp_path: Path, bootstrap: str, port: int) -> dict[str, str]:
+    """A worker's environment (tests/worker_process.py) with its metrics endpoint on ``port``."""
+    return worker_env(tmp_path, bootstrap, LUCENT_METRICS_PORT=str(port))
 
 
 def test_processor_metrics_move_with_its_input(
@@ -125,7 +110,7 @@ def test_processor_metrics_move_with_its_input(
     assert publisher.flush(30) == 0
 
     port = free_port()
-    worker = start_worker("processor", base_env(tmp_path, own_broker, port), tmp_path / "w.log")
+    worker = start_worker("processor", metrics_env(tmp_path, own_broker, port), tmp_path / "w.log")
     stopped_at_end.append(worker)
     stage = {"worker": "processor", "stage": "lucent-processor"}
 
@@ -248,7 +233,7 @@ def test_feed_metrics_count_what_it_publishes(
 ) -> None:
     port = free_port()
     env = {
-        **base_env(tmp_path, kafka_bootstrap, port),
+        **metrics_env(tmp_path, kafka_bootstrap, port),
         "LUCENT_FEED": "simulate",
         "LUCENT_PAIRS": "BTC-USDT",
         "LUCENT_SIMULATOR_RATE": "2",
@@ -274,7 +259,7 @@ def test_a_busy_metrics_port_stops_the_worker_naming_the_setting(tmp_path: Path)
         holder.bind((LOOPBACK, 0))
         holder.listen()
         port = holder.getsockname()[1]
-        env = base_env(tmp_path, "127.0.0.1:9", port)
+        env = metrics_env(tmp_path, "127.0.0.1:9", port)
         result = subprocess.run(
             [sys.executable, "-m", "lucent_platform.cli", "worker", "feed"],
             env=env, capture_output=True, text=True, timeout=60,

@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from lucent_platform.topics import DEADLETTER, fixed_topics
 from streaming.publisher import Publisher
 from tests.fixtures.hostile import frames
 from tests.test_runtime_loop import committed, high_watermarks
+from tests.worker_process import start_worker, worker_env
 
 START_MS = 1_795_000_000_000
 PRODUCER_LIMIT = 1_000_000  # librdkafka's default message.max.bytes, which our producers keep
@@ -99,18 +98,8 @@ def test_processor_dead_letters_a_900_kb_record_and_goes_on(
         publisher.publish(message.topic, message.key, message.value)
     assert publisher.flush(30) == 0
 
-    env = {
-        **os.environ,
-        "LUCENT_DATA_DIR": str(tmp_path),
-        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
-        "LUCENT_NATS_URL": "nats://127.0.0.1:9",
-        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",
-        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "lucent_platform.cli", "worker", "processor"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    log = tmp_path / "processor.log"
+    worker = start_worker("processor", worker_env(tmp_path, own_broker), log)
     partitions = _partitions(settings, own_broker, topic)
     ends = high_watermarks(settings, own_broker, topic, partitions)
     deadline = time.monotonic() + 120
@@ -124,9 +113,9 @@ def test_processor_dead_letters_a_900_kb_record_and_goes_on(
     finally:
         if worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
-        log = worker.communicate(timeout=60)[0].decode()
-    assert worker.returncode == 0, log[-3000:]
-    assert done == ends, (done, ends, log[-2000:])
+        worker.wait(60)
+    assert worker.returncode == 0, log.read_text()[-3000:]
+    assert done == ends, (done, ends, log.read_text()[-2000:])
     letters = [
         decode(r.value or b"")
         for r in kafka.read_topic(settings, own_broker, DEADLETTER, limit=1_000)

@@ -3,10 +3,7 @@ injected anomaly in, normalized streams and dead letters out, every message acco
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from lucent_platform.processing.deadletter import decode as decode_dead_letter
 from lucent_platform.simulator import MarketSimulator, SimulatorConfig
 from lucent_platform.topics import DEADLETTER, Kind, fixed_topics, normalized
 from streaming.publisher import Publisher
+from tests.worker_process import start_worker, worker_env
 
 START_MS = 1_795_000_000_000
 
@@ -43,19 +41,9 @@ def test_processor_accounts_for_every_message(own_broker: str, tmp_path: Path) -
     assert publisher.flush(30) == 0
     assert injected.get("malformed") and injected.get("duplicate") and injected.get("outlier")
 
-    env = {
-        **os.environ,
-        "LUCENT_DATA_DIR": str(tmp_path),
-        "LUCENT_KAFKA_BOOTSTRAP_SERVERS": own_broker,
-        # The processor needs only Kafka; the other services are named, never contacted.
-        "LUCENT_NATS_URL": "nats://127.0.0.1:9",
-        "LUCENT_CLICKHOUSE_URL": "http://127.0.0.1:9",
-        "LUCENT_EVENTSTORE_PATH": str(tmp_path / "events.sqlite"),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "lucent_platform.cli", "worker", "processor"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    # The processor needs only Kafka; the other services are named, never contacted.
+    log_file = tmp_path / "processor.log"
+    worker = start_worker("processor", worker_env(tmp_path, own_broker), log_file)
     outputs = [normalized(kind) for kind in Kind] + [DEADLETTER]
     deadline = time.monotonic() + 90
     counts: dict[str, int] = {}
@@ -68,7 +56,8 @@ def test_processor_accounts_for_every_message(own_broker: str, tmp_path: Path) -
             time.sleep(1)
     finally:
         worker.send_signal(signal.SIGTERM)
-        log = worker.communicate(timeout=60)[0].decode()
+        worker.wait(60)
+        log = log_file.read_text()
     assert worker.returncode == 0, log
 
     dead = counts.get(DEADLETTER, 0)
