@@ -13,9 +13,14 @@ resolves them rather than opening them twice.
 
 One instance only: a second one in the group would get half the partitions and see every
 source through half its pairs (intervals learned too long, deviations over fewer venues). So
-at start the monitor describes its group and refuses (``AnotherMonitor``) while it has live
-members — Kafka's group coordinator is the lock, across machines; a member left by a killed
-monitor expires with its session (``LUCENT_KAFKA_SESSION_TIMEOUT_MS``), which it waits out.
+at start the monitor takes the lock ``DATA_DIR/<group>.lock`` (a second monitor on this
+machine is refused at once; a killed one's lock goes with its process), then describes its
+group and refuses (``AnotherMonitor``) while the broker lists live members — Kafka's group
+coordinator is the lock across machines; a member left by a killed monitor expires with its
+session (``LUCENT_KAFKA_SESSION_TIMEOUT_MS``), which it waits out. A broker that describes a
+group as live but lists no members (the local Tansu, which also keeps a SIGKILLed member's
+group "stable" for good) cannot tell a live monitor from a dead one: there the machine's lock
+is the whole check, and the monitor says so in its log.
 
 After a stop it resumes from its committed offsets and reads the backlog first: until every
 assigned partition has reached its end once (``enable.partition.eof``) it judges no freshness
@@ -52,7 +57,7 @@ from lucent_platform.topics import DEADLETTER, MONITORING_ALERTS, Kind, normaliz
 from streaming.broker_watch import watching_broker
 from streaming.domain.connection import connect_until_up, provision
 from streaming.exposed import expose
-from streaming.lifecycle import StopSignal
+from streaming.lifecycle import InstanceLock, StopSignal
 from streaming.runtime.consume import next_batch
 from streaming.runtime.metrics import WorkerMetrics
 
@@ -117,6 +122,7 @@ class MonitorWorker:
             if takeover_wait_s is None
             else takeover_wait_s
         )
+        self.lock = InstanceLock(settings.data_dir / f"{group_id}.lock")
         self.metrics = WorkerMetrics()
         # read like the bridge's: consumed in, published to NATS out, the rest as events
         expose("bridge", group_id, self.metrics)
@@ -177,12 +183,30 @@ class MonitorWorker:
                 consumer.close()
             producer.flush(10)
             await client.close()
+            self.lock.release()
             log.info("monitor stopped: %s", self._log_line())
 
     def _only_instance(self) -> None:
-        """Refuse to start while the group has live members (after waiting out a session)."""
+        """Refuse to start while another monitor holds this machine's lock, or while the group
+        has live members the broker lists (after waiting out a session)."""
+        holder = self.lock.acquire()
+        if holder is not None:
+            raise AnotherMonitor(
+                f"another monitor is running: pid {holder or '?'} on this machine holds "
+                f"{self.lock.path} for consumer group {self.group_id}; stop it (one monitor "
+                "per broker: a second would see each source through part of its partitions "
+                "and raise false alerts)"
+            )
         deadline = time.monotonic() + self.takeover_wait_s
         while (group := kafka_groups.describe(self.settings, self.bootstrap, self.group_id)).live:
+            if not group.members:
+                log.info(
+                    "monitor: the broker describes group %s as %s but lists no members (the "
+                    "local broker does so for live and killed members alike): one monitor is "
+                    "enforced by %s on this machine only", self.group_id, group.state,
+                    self.lock.path,
+                )  # fmt: skip
+                return
             if time.monotonic() >= deadline or self.stop.stopped:
                 raise AnotherMonitor(
                     f"another monitor is running: {_members(group)} in consumer group "
@@ -283,8 +307,6 @@ class MonitorWorker:
 
 
 def _members(group: kafka_groups.Group) -> str:
-    if not group.members:  # the local broker describes the state but lists no members
-        return "a member the broker does not list"
     return ", ".join(
         f"member {m.member_id} (client {m.client_id}) from host {m.host}" for m in group.members
     )

@@ -6,9 +6,9 @@ deterministic id, and a restarted monitor reads ``monitoring.alerts`` (the lates
 per id) and takes the open ones over, so re-reading its uncommitted input opens nothing again;
 an alert whose condition ends after the restart is resolved once.
 
-On the local broker the restart itself fails today (xfail below, strict: it turns red once
-fixed, to be removed); the in-process restart of tests/test_monitoring_worker.py, after a clean
-stop, proves the take-over.
+The local broker keeps a SIGKILLed member's group "stable" without listing members; the
+restarted monitor starts because the killed one's machine lock (``DATA_DIR/<group>.lock``)
+went with its process.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-
-import pytest
 
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
@@ -48,14 +46,6 @@ def _wait_for(settings: Settings, broker: str, n: int, timeout: float = 90) -> N
     wait_until(lambda: len(_alerts(settings, broker)) >= n, timeout, f"{n} alerts", every=0.3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the local broker (Tansu 0.6) keeps a SIGKILLed member's group 'stable' with no "
-    "members listed for good (checked 48 s), and the monitor cannot tell that from a live "
-    "monitor (Tansu lists no members of live groups either): the restarted monitor refuses "
-    "to start (AnotherMonitor, exit 2) after waiting one session, so under `lucent up` it "
-    "crash-loops until left crashed. Real Kafka empties the group after the session.",
-)
 def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:
@@ -91,7 +81,7 @@ def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
     try:
         with contextlib.suppress(subprocess.TimeoutExpired):  # still running: it took over
             second.wait(20)
-        assert second.poll() is None, "the restarted monitor refused to start (see the xfail)"
+        assert second.poll() is None, "the restarted monitor refused to start"
         time.sleep(3)  # restarted, its input re-read: nothing may be opened again
         for exchange, price in [("binance", 2000.0), ("coinbase", 2001.0), ("kraken", 2000.5)]:
             producer.produce(prices, quote(exchange, price, now_ms()), b"ETH-USDC")
