@@ -115,7 +115,10 @@ def test_absurd_numbers_are_usage_errors(number: str, settings: Settings, tmp_pa
     recording.write_text("")
     for args in (["feed", "simulate", "--seconds", number], ["feed", "simulate", "--rate", number],
                  ["replay", str(recording), "--speed", number],
-                 ["record", "--out", str(tmp_path / "o.jsonl"), "--seconds", number]):  # fmt: skip
+                 ["record", "--out", str(tmp_path / "o.jsonl"), "--seconds", number],
+                 ["up", "--seconds", number], ["demo", "--seconds", number],
+                 ["status", "--watch", number], ["bench", "processor", "--seconds", number],
+                 ["bench", "processor", "--warmup", number]):  # fmt: skip
         result = CliRunner().invoke(cli, args, obj={"settings": settings})
         assert result.exit_code == 2, (args, result.output, result.exception)
         assert "Error" in result.output and "Traceback" not in result.output

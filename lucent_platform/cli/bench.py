@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from lucent_platform.cli.params import Finite
+
 
 @click.group()
 def bench() -> None:
@@ -86,9 +88,9 @@ def feed(frames: int, input_path: Path | None, source: str, as_json: bool) -> No
               help="Simulator envelopes each contender processes.")  # fmt: skip
 @click.option("--rate", type=int, default=5000, show_default=True,
               help="Steady input rate of the latency runs (msg/s).")  # fmt: skip
-@click.option("--seconds", type=float, default=20.0, show_default=True,
+@click.option("--seconds", type=Finite(min=0, min_open=True), default=20.0, show_default=True,
               help="Measured span of each latency run, after --warmup.")  # fmt: skip
-@click.option("--warmup", type=float, default=5.0, show_default=True,
+@click.option("--warmup", type=Finite(min=0), default=5.0, show_default=True,
               help="Seconds of each latency run not counted.")  # fmt: skip
 @click.option("--rounds", type=int, default=3, show_default=True,
               help="Latency runs per contender and broker (the median is reported).")  # fmt: skip
@@ -133,9 +135,9 @@ def sink(messages: int, query_rows: int, rounds: int, as_json: bool) -> None:
 @bench.command()
 @click.option("--rate", type=int, default=5000, show_default=True,
               help="Steady rate of price updates on market.prices.all (quotes/s).")  # fmt: skip
-@click.option("--seconds", type=float, default=20.0, show_default=True,
+@click.option("--seconds", type=Finite(min=0, min_open=True), default=20.0, show_default=True,
               help="Measured span of each latency run, after --warmup.")  # fmt: skip
-@click.option("--warmup", type=float, default=5.0, show_default=True,
+@click.option("--warmup", type=Finite(min=0), default=5.0, show_default=True,
               help="Seconds of each latency run not counted end to end.")  # fmt: skip
 @click.option("--rounds", type=int, default=1, show_default=True,
               help="Runs per contender and broker (the median is reported).")  # fmt: skip

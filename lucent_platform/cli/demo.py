@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lucent_platform.cli.main import settings_from
+from lucent_platform.cli.params import Finite
 from lucent_platform.cli.stack import feed_options, feed_settings
 
 if TYPE_CHECKING:
@@ -18,7 +19,13 @@ if TYPE_CHECKING:
 
 @click.command()
 @feed_options
-@click.option("--seconds", type=float, default=30.0, show_default=True, help="How long to run.")
+@click.option(
+    "--seconds",
+    type=Finite(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="How long to run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_context
 def demo(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lucent_platform.cli.main import settings_from
+from lucent_platform.cli.params import Finite
 from lucent_platform.config import Settings, with_overrides
 from lucent_platform.redaction import redact_urls
 
@@ -54,7 +55,10 @@ def feed_settings(
 @click.option("--no-dagster", is_flag=True, help="Headless: no Dagster webserver/daemon.")
 @feed_options
 @click.option(
-    "--seconds", type=float, default=None, help="Stop by itself after this long (default: never)."
+    "--seconds",
+    type=Finite(min=0, min_open=True),
+    default=None,
+    help="Stop by itself after this long (default: never).",
 )
 @click.pass_context
 def up(
@@ -100,7 +104,7 @@ def _summary(endpoints: dict[str, object], data_dir: object) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the snapshot as JSON (for scripts).")
 @click.option(
     "--watch",
-    type=float,
+    type=Finite(min=0.1),
     is_flag=False,
     flag_value=2.0,
     default=None,
