@@ -19,7 +19,6 @@ import json
 import re
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,8 +35,8 @@ from lucent_platform.simulator import MarketSimulator, SimulatorConfig
 from lucent_platform.simulator.config import AnomalyRates
 from lucent_platform.topics import DEADLETTER, Kind, normalized, raw_pattern
 from streaming.processor import GROUP_ID
-from streaming.publisher import Publisher
 from tests.domain_flow import provision_topics, wait_until
+from tests.paced_publisher import PacedPublisher
 from tests.worker_process import start_worker, worker_env
 
 START_MS = 1_795_000_000_000
@@ -55,7 +54,7 @@ def _message_id(value: bytes) -> str | None:
         return None
 
 
-class Market:
+class Market(PacedPublisher):
     """The simulated market published at ``RATE`` msg/s in a thread; ``sent`` grows as it goes."""
 
     def __init__(self, settings: Settings, broker: str) -> None:
@@ -65,30 +64,10 @@ class Market:
             SimulatorConfig(pairs=("BTC-USDT", "ETH-USDC"), rate_multiplier=2.0, anomalies=quiet),
             start_ms=START_MS,
         )
-        self.messages = list(simulator.run(120_000))
-        self.ids = [_message_id(m.value) for m in self.messages]
+        messages = list(simulator.run(120_000))
+        self.ids = [_message_id(m.value) for m in messages]
         assert None not in self.ids and len(set(self.ids)) == len(self.ids)
-        self.sent = 0
-        self._publisher = Publisher(settings, broker)
-        self._thread = threading.Thread(target=self._publish, daemon=True)
-
-    def _publish(self) -> None:
-        began = time.monotonic()
-        for i, message in enumerate(self.messages):
-            ahead = i / RATE - (time.monotonic() - began)
-            if ahead > 0:
-                time.sleep(ahead)
-            self._publisher.publish(message.topic, message.key, message.value)
-            self.sent = i + 1
-        assert self._publisher.flush(30) == 0
-
-    def start(self) -> Market:
-        self._thread.start()
-        return self
-
-    def join(self) -> None:
-        self._thread.join(120)
-        assert not self._thread.is_alive()
+        super().__init__(settings, broker, [(m.topic, m.key, m.value) for m in messages], RATE)
 
 
 @contextmanager
