@@ -1,125 +1,196 @@
-"""``lucent worker arbitrage`` SIGKILLed mid-stream and restarted, as the real process on a
-broker of its own, while simulated price updates (gaps injected often) keep arriving on
-``market.prices.all`` (6,000 over some 24 s, keyed by pair).
+"""The signal apps' workers SIGKILLed mid-stream and restarted, as the real processes
+(``lucent worker arbitrage``, ``lucent worker yield``) on a broker of its own, while their
+input keeps arriving (6,000 records over some 24 s): simulated price updates with gaps
+injected often on ``market.prices.all`` keyed by pair; scripted yield rates of 12 pools on
+``market.yields.all`` keyed by protocol.
 
-The reference is the pure ``ArbitrageDetector`` over each input partition's records as the
-broker holds them (read back after the run): the opportunities an uninterrupted run emits.
-The worker is at-least-once (``run_worker``'s default): after the restart it rebuilds its
-quotes from the checkpointed span and re-processes from the last commit, so nothing is lost
-and a repeat is an opportunity already emitted before the kill, emitted again identical
-(same id, same body but for the fields that say when it ran). Repeats are counted and
-printed (``-s``); the second life must have rebuilt quotes from checkpoints.
+The reference is the pure detector over each input partition's records as the broker holds
+them (read back after the run): the opportunities an uninterrupted run emits. Both workers
+are at-least-once (``run_worker``'s default): after the restart they rebuild their state
+(quotes, windows) from the checkpointed span and re-process from the last commit, so nothing
+is lost and a repeat is an opportunity already emitted before the kill, emitted again
+identical (same id, same body but for the fields that say when it ran). Repeats are counted
+and printed (``-s``); the second life must have rebuilt state from checkpoints.
 
-Not the yield worker: its windows also close on the wall clock (``idle_ms``), so what an
-uninterrupted run emits depends on timing, and a reference needs a script that never idles.
+The yield worker's windows also close on the wall clock (``idle_ms`` after a partition goes
+quiet), which would make its output depend on timing: it runs here with 10 s windows and no
+idle closing (``LUCENT_YIELD_CONFIG``), and one far-future rate per protocol closes the last
+windows.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from lucent_platform.adapters import kafka, kafka_groups
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as
 from lucent_platform.lag import group_lag
 from lucent_platform.messages import PriceUpdate
-from lucent_platform.processing.pipeline import InRecord
+from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.apps.arbitrage import ArbitrageConfig, ArbitrageDetector
-from lucent_platform.topics import ARBITRAGE_OPPORTUNITIES, Kind, normalized
-from streaming.apps.arbitrage import GROUP_ID
+from lucent_platform.signals.apps.yields import YieldDetector, yield_config
+from lucent_platform.topics import ARBITRAGE_OPPORTUNITIES, YIELD_OPPORTUNITIES, Kind, normalized
+from streaming.apps import arbitrage, yields
 from tests.arbitrage_quotes import simulated_prices
 from tests.domain_flow import provision_topics, wait_until
 from tests.paced_publisher import Message, PacedPublisher
 from tests.test_signals_arbitrage import deterministic
+from tests.test_yield_detector import rate
 from tests.worker_process import start_worker, worker_env
 
-PRICES = normalized(Kind.PRICES)
 STREAM = 6_000
-RATE = 250  # price updates/s published while the worker runs (about 24 s)
+RATE = 250  # input records/s published while the worker runs (about 24 s)
+T0 = 1_795_000_000_000
+YIELD_CONFIG = {"window_ms": 10_000, "grace_ms": 0, "idle_ms": 10**9}
+PROTOCOLS = ("aave", "compound", "morpho", "spark")
 
 
 def _prices() -> list[Message]:
     """The simulated price updates to ``market.prices.all``, keyed by pair."""
+    topic = normalized(Kind.PRICES)
     return [
-        (PRICES, decode_as(value, PriceUpdate).data.pair.encode(), value)
+        (topic, decode_as(value, PriceUpdate).data.pair.encode(), value)
         for value in simulated_prices(STREAM)
     ]
 
 
-def _lag(settings: Settings, broker: str) -> int | None:
-    inputs = [(t, p) for t, p in kafka_groups.partitions(settings, broker) if t == PRICES]
-    committed = kafka_groups.committed(settings, broker, [GROUP_ID], inputs)[GROUP_ID]
+def _rates() -> list[Message]:
+    """12 pools, a rate each per second of event time: stretches of 30 s above 5 % (varying
+    a little) and at 4 %; then one far-future rate per protocol, closing every window."""
+    topic = normalized(Kind.YIELDS)
+    out: list[Message] = []
+    for i in range(STREAM // 12):
+        for j in range(12):
+            protocol = PROTOCOLS[j % 4]
+            apy = 6.0 + 0.1 * ((i * 7 + j) % 5) if (i // 30 + j) % 3 else 4.0
+            out.append(
+                (topic, protocol.encode(), rate(protocol, f"pool{j}", T0 + 1000 * i + j, apy))
+            )
+    for protocol in PROTOCOLS:
+        out.append((topic, protocol.encode(), rate(protocol, "flush", T0 + 10**9, 1.0)))
+    return out
+
+
+def _yield_body(value: bytes) -> tuple[str, str]:
+    """A yield opportunity without the fields that say when it ran: (id, the rest as JSON)."""
+    body = json.loads(value)
+    body["header"].pop("receivedTimeMs")
+    body["metadata"].pop("latencyMs")
+    return body["header"]["messageId"], json.dumps(body, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class App:
+    """One signal worker: its input, output, group, the reference detector and settings."""
+
+    worker: str
+    group: str
+    kind: Kind
+    out: str
+    messages: Callable[[], list[Message]]
+    detector: Callable[[], Any]
+    identity: Callable[[bytes], tuple[str, str]]
+    settings: Mapping[str, str]
+
+    @property
+    def input(self) -> str:
+        return normalized(self.kind)
+
+
+APPS = {
+    "arbitrage": App(
+        "arbitrage", arbitrage.GROUP_ID, Kind.PRICES, ARBITRAGE_OPPORTUNITIES, _prices,
+        lambda: ArbitrageDetector(ArbitrageConfig(), clock_ms=lambda: 0.0), deterministic, {},
+    ),
+    "yield": App(
+        "yield", yields.GROUP_ID, Kind.YIELDS, YIELD_OPPORTUNITIES, _rates,
+        lambda: YieldDetector(yield_config(YIELD_CONFIG), clock_ms=lambda: 0), _yield_body,
+        {"LUCENT_YIELD_CONFIG": json.dumps(YIELD_CONFIG)},
+    ),
+}  # fmt: skip
+
+
+def _lag(app: App, settings: Settings, broker: str) -> int | None:
+    inputs = [(t, p) for t, p in kafka_groups.partitions(settings, broker) if t == app.input]
+    committed = kafka_groups.committed(settings, broker, [app.group], inputs)[app.group]
     return group_lag(kafka_groups.ends(settings, broker, inputs), committed)
 
 
-def _outputs(settings: Settings, broker: str, idle_s: float = 2.0) -> list[tuple[str, str]]:
+def _outputs(
+    app: App, settings: Settings, broker: str, idle_s: float = 2.0
+) -> list[tuple[str, str]]:
     """Every opportunity on the output topic as (id, deterministic body), repeats too."""
-    records = kafka.read_topic(
-        settings, broker, ARBITRAGE_OPPORTUNITIES, limit=1_000_000, idle_timeout=idle_s
-    )
-    return [deterministic(r.value or b"") for r in records]
+    records = kafka.read_topic(settings, broker, app.out, limit=1_000_000, idle_timeout=idle_s)
+    return [app.identity(r.value or b"") for r in records]
 
 
-def _assigned(log: Path, since: int = 0) -> bool:
+def _assigned(app: App, log: Path, since: int = 0) -> bool:
     """The worker's log shows partitions assigned after its first ``since`` bytes."""
-    return log.exists() and b"lucent-arbitrage assigned [(" in log.read_bytes()[since:]
+    return log.exists() and f"{app.group} assigned [(".encode() in log.read_bytes()[since:]
 
 
-def _reference(settings: Settings, broker: str) -> set[tuple[str, str]]:
-    """The pure detector (default config, as the worker runs it) over each input partition."""
+def _reference(app: App, settings: Settings, broker: str, sent: int) -> set[tuple[str, str]]:
+    """The pure detector (configured as the worker runs it) over each input partition."""
     by_partition: dict[int, list[InRecord]] = {}
-    for r in kafka.read_topic(settings, broker, PRICES, limit=1_000_000, idle_timeout=2.0):
+    for r in kafka.read_topic(settings, broker, app.input, limit=1_000_000, idle_timeout=2.0):
         record = InRecord(r.topic, r.partition, r.offset, r.timestamp_ms, r.key, r.value or b"")
         by_partition.setdefault(r.partition, []).append(record)
-    assert sum(map(len, by_partition.values())) == STREAM
+    assert sum(map(len, by_partition.values())) == sent
     expected: set[tuple[str, str]] = set()
     for partition, records in by_partition.items():
-        app = ArbitrageDetector(ArbitrageConfig(), clock_ms=lambda: 0.0)
-        app.assigned([(PRICES, partition)])
-        result = app.process(records)
-        expected |= {
-            deterministic(o.value) for o in result.outputs if o.topic == ARBITRAGE_OPPORTUNITIES
-        }
+        detector = app.detector()
+        detector.assigned([(app.input, partition)])
+        outputs: list[Output] = detector.process(records).outputs
+        expected |= {app.identity(o.value) for o in outputs if o.topic == app.out}
     return expected
 
 
-def test_an_arbitrage_worker_killed_mid_stream_and_restarted_loses_nothing(
-    own_broker: str, tmp_path: Path
+@pytest.mark.parametrize("app", APPS.values(), ids=APPS.keys())
+def test_a_signal_worker_killed_mid_stream_and_restarted_loses_nothing(
+    own_broker: str, tmp_path: Path, app: App
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     provision_topics(settings, own_broker)
-    env = worker_env(tmp_path, own_broker)
-    log = tmp_path / "arbitrage.log"
-    prices = PacedPublisher(settings, own_broker, _prices(), RATE)
-    first = start_worker("arbitrage", env, log)
+    env = worker_env(tmp_path, own_broker, **app.settings)
+    log = tmp_path / f"{app.worker}.log"
+    inputs = PacedPublisher(settings, own_broker, app.messages(), RATE)
+    total = len(inputs.paced)
+    first = start_worker(app.worker, env, log)
     second = None
     try:
-        wait_until(lambda: _assigned(log), 120, "the worker's assignment", every=0.25)
-        prices.start()
+        wait_until(lambda: _assigned(app, log), 120, "the worker's assignment", every=0.25)
+        inputs.start()
         # mid-stream: opportunities out, the group has committed, a third still to come
         wait_until(
-            lambda: prices.sent >= STREAM // 3
-            and _lag(settings, own_broker) is not None
-            and len(_outputs(settings, own_broker, idle_s=0.3)) > 0,
+            lambda: inputs.sent >= total // 3
+            and _lag(app, settings, own_broker) is not None
+            and len(_outputs(app, settings, own_broker, idle_s=0.3)) > 0,
             120, "a first commit and first opportunities", every=0.5,
         )  # fmt: skip
         first.send_signal(signal.SIGKILL)
         assert first.wait(30) == -signal.SIGKILL
-        killed_at, sent_at_kill = time.monotonic(), prices.sent
-        before = Counter(mid for mid, _ in _outputs(settings, own_broker))
+        killed_at, sent_at_kill = time.monotonic(), inputs.sent
+        before = Counter(mid for mid, _ in _outputs(app, settings, own_broker))
         first_life = log.stat().st_size
-        second = start_worker("arbitrage", env, log)
-        wait_until(lambda: _assigned(log, first_life), 120, "the second life's assignment",
+        second = start_worker(app.worker, env, log)
+        wait_until(lambda: _assigned(app, log, first_life), 120, "the second life's assignment",
                    every=0.25)  # fmt: skip
-        prices.join()
-        last_price = time.monotonic()
-        wait_until(lambda: _lag(settings, own_broker) == 0, 120, "the input committed to its end",
-                   every=0.25)  # fmt: skip
-        recovery, after_last = time.monotonic() - killed_at, time.monotonic() - last_price
+        inputs.join()
+        last_input = time.monotonic()
+        wait_until(lambda: _lag(app, settings, own_broker) == 0, 120,
+                   "the input committed to its end", every=0.25)  # fmt: skip
+        recovery, after_last = time.monotonic() - killed_at, time.monotonic() - last_input
         assert second.poll() is None, log.read_text()[-3000:]
     finally:
         for process in (first, second):
@@ -127,23 +198,23 @@ def test_an_arbitrage_worker_killed_mid_stream_and_restarted_loses_nothing(
                 process.send_signal(signal.SIGTERM)
                 process.wait(60)
     assert second.returncode == 0, log.read_text()[-3000:]
-    assert sent_at_kill < STREAM, "killed after the last price: not mid-stream"
+    assert sent_at_kill < total, "killed after the last input: not mid-stream"
 
-    expected = _reference(settings, own_broker)
-    outputs = _outputs(settings, own_broker)
+    expected = _reference(app, settings, own_broker, total)
+    outputs = _outputs(app, settings, own_broker)
     got = Counter(mid for mid, _ in outputs)
     lost = {mid for mid, _ in expected} - got.keys()
     repeats = sum(n - 1 for n in got.values())
     print(
-        f"\narbitrage SIGKILL + restart: {STREAM} prices in, killed at {sent_at_kill} sent with "
+        f"\n{app.worker} SIGKILL + restart: {total} in, killed at {sent_at_kill} sent with "
         f"{sum(before.values())} opportunities out; expected {len(expected)}, out "
         f"{len(outputs)} ({len(got)} distinct), lost {len(lost)}, repeats {repeats}; "
         f"committed to the end {recovery:.1f} s after the kill ({after_last:.1f} s after the "
-        "last price)"
+        "last input)"
     )
-    assert len(expected) > 20  # the simulator's gaps open opportunities
+    assert len(expected) > 20  # the simulator's gaps and the script's stretches open some
     rebuilt = re.search(rb"rebuilt (\d+) of \d+ partitions", log.read_bytes()[first_life:])
-    assert rebuilt and int(rebuilt[1]) > 0, "the second life rebuilt no quotes from checkpoints"
+    assert rebuilt and int(rebuilt[1]) > 0, "the second life rebuilt nothing from checkpoints"
     assert not lost, sorted(lost)[:5]
     assert set(outputs) == expected  # nothing else, and every repeat identical
     # at-least-once: only what the killed worker had emitted can come out again
