@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from lucent_platform.chaos.minutes import Minute, minute
-from lucent_platform.chaos.readings import Reading, rss_mb
+from lucent_platform.chaos.readings import Reading, carried, rss_mb
 from lucent_platform.chaos.verdict import Accounting, Drain, judge, slope
 from lucent_platform.simulator.config import SimulatorConfig
 from lucent_platform.simulator.rate import base_rate, multiplier_for
@@ -92,6 +92,15 @@ def test_a_row_holds_what_happened_between_two_readings_only() -> None:
     assert found.errors["workers_down"] == 1
     assert found.at_min == 1.0
     assert found.cpu == {"processor": 0.5, "kafka": None}  # half a core; unknown stays unknown
+
+
+def test_a_scrape_that_did_not_answer_keeps_the_last_text() -> None:
+    before = reading(0.0, 0, 0, processor_text(0, 0, 500))
+    silent = reading(60.0, 0, 0, "", metrics={})
+    kept = carried(silent, before)
+    assert kept.metrics == before.metrics
+    assert minute(before, kept, 0.0).latency_samples == 0  # not its 500 again
+    assert carried(before, silent).metrics == before.metrics  # an answer is never replaced
 
 
 def test_a_restarted_worker_counts_from_zero() -> None:

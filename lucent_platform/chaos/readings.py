@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lucent_platform.config import Settings
@@ -50,15 +50,24 @@ def read(
     Topics only grow: a reading with fewer records on a stage's topics than ``floor`` (the
     reading before) is a broker answer to distrust — seen on the local broker under full CPU
     load, every watermark at once, with every lag 0 — and is taken again, up to
-    ``ATTEMPTS`` times."""
+    ``ATTEMPTS`` times. A worker's metrics that did not answer are ``floor``'s."""
+    reading, sample = _read(settings, bootstrap, workers, pids, previous)
+    if floor is None:
+        return reading, sample
     for _ in range(ATTEMPTS - 1):
-        reading, sample = _read(settings, bootstrap, workers, pids, previous)
-        if floor is None or all(
-            reading.topics.get(stage, 0) >= n for stage, n in floor.topics.items()
-        ):
-            return reading, sample
+        if all(reading.topics.get(stage, 0) >= n for stage, n in floor.topics.items()):
+            break
         time.sleep(RETRY_S)
-    return _read(settings, bootstrap, workers, pids, previous)
+        reading, sample = _read(settings, bootstrap, workers, pids, previous)
+    return carried(reading, floor), sample
+
+
+def carried(reading: Reading, floor: Reading) -> Reading:
+    """``reading`` with the metrics text of ``floor`` for each worker whose endpoint did not
+    answer this time: its counters' growth then lands in the next row instead of being
+    counted again from zero (a scrape times out on a box at full load)."""
+    missed = {w: text for w, text in floor.metrics.items() if w not in reading.metrics}
+    return replace(reading, metrics={**missed, **reading.metrics})
 
 
 def _read(
