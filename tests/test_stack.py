@@ -28,6 +28,7 @@ from lucent_platform.stack import StackError
 from lucent_platform.stack.endpoints import read_stack_file, resolve
 from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.ports import free_port
+from lucent_platform.stack.process import alive
 from lucent_platform.subjects import STREAMS
 from lucent_platform.topics import fixed_topics, instrument_topics
 
@@ -68,7 +69,7 @@ def test_headless_stack_starts_every_data_service_and_stops_clean(settings: Sett
         stack.stop()
     assert read_stack_file(settings.data_dir) is None
     for pid in pids:
-        assert not _alive(pid)
+        assert not alive(pid)
 
 
 def test_a_busy_port_stops_startup_with_the_setting_to_change(tmp_path: Path) -> None:
@@ -129,15 +130,7 @@ def test_lucent_up_serves_dagster_and_ctrl_c_leaves_no_child(tmp_path: Path) -> 
     assert up.returncode == 0, output
     assert "stopped" in output
     time.sleep(0.5)
-    assert [pid for pid in descendants if _alive(pid)] == []
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
+    assert [pid for pid in descendants if alive(pid)] == []
 
 
 def _descendants(root: int) -> list[int]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lucent_platform.config import Settings
 from lucent_platform.stack.errors import StackError
+from lucent_platform.stack.process import alive
 
 STACK_FILE = "stack.json"
 
@@ -60,19 +61,9 @@ def read_stack_file(data_dir: Path) -> Endpoints | None:
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     pid = payload.pop("pid", None)
-    if not isinstance(pid, int) or not _alive(pid):
+    if not isinstance(pid, int) or not alive(pid):
         return None
     return Endpoints(**payload)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _SETTING = {

@@ -22,6 +22,21 @@ from lucent_platform.stack.errors import StackError
 log = logging.getLogger(__name__)
 
 
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a child its parent has not reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True  # no /proc (macOS): the signal check is all there is
+    return state not in ("Z", "X")
+
+
 def _default_signals() -> None:
     """Give the child default SIGINT/SIGTERM handling, whatever its parent inherited.
 

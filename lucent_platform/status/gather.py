@@ -11,7 +11,6 @@ monitor's open alerts (``lucent_platform.monitoring.status``).
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import time
 import urllib.request
@@ -27,6 +26,7 @@ from lucent_platform.config import Settings
 from lucent_platform.lag import Partition, group_lag
 from lucent_platform.stack.endpoints import Endpoints, read_stack_file, resolve
 from lucent_platform.stack.errors import StackError
+from lucent_platform.stack.process import alive
 from lucent_platform.stack.worker_records import WorkerRecord, read_records
 from lucent_platform.status.snapshot import (
     WORKER_GROUPS,
@@ -276,7 +276,7 @@ def _workers(
         if record is None:
             found.append(WorkerStatus(name, "not started" if local else "unknown"))
             continue
-        state = worker_state(_alive(record.pid), record.exit_code)
+        state = worker_state(alive(record.pid), record.exit_code)
         group = group_of.get(name)
         p50 = p99 = None
         lag = lags.get(group) if group else None
@@ -303,21 +303,6 @@ def _workers(
             )
         )
     return tuple(found)
-
-
-def _alive(pid: int) -> bool:
-    """The process exists and is not a zombie (a child its parent has not reaped yet)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return True  # no /proc (macOS): the signal check is all there is
-    return state not in ("Z", "X")
 
 
 def _freshness(settings: Settings, url: str, notes: list[str]) -> tuple[SourceFreshness, ...]:
