@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.envelope import encode, new_envelope
 from lucent_platform.messages import Liquidity, PriceUpdate
 from lucent_platform.processing.latency import SourceLatency
 from lucent_platform.stack.ports import free_port
-from lucent_platform.topics import fixed_topics, raw_topic
+from lucent_platform.topics import raw_topic
 from streaming.publisher import Publisher
 from tests.test_metrics_endpoints import (
     Samples,
@@ -25,7 +24,7 @@ from tests.test_metrics_endpoints import (
     total,
     wait_for_scrape,
 )
-from tests.worker_process import start_worker
+from tests.worker_process import provision_fixed_topics, start_worker
 
 STAGE = {"worker": "processor", "stage": "lucent-processor"}
 
@@ -59,10 +58,7 @@ def test_exchange_latency_is_observed_per_source_from_the_envelopes_times(
     stopped_at_end: list[subprocess.Popen[bytes]],  # noqa: F811
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    kafka.provision(
-        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
-        min_insync_replicas=1,
-    )  # fmt: skip
+    provision_fixed_topics(settings, own_broker)
     port = free_port()
     worker = start_worker("processor", metrics_env(tmp_path, own_broker, port), tmp_path / "w.log")
     stopped_at_end.append(worker)

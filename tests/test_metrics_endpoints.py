@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.envelope import encode
 from lucent_platform.simulator import MarketSimulator, SimulatorConfig
 from lucent_platform.stack.errors import StackError
 from lucent_platform.stack.local import LocalStack
 from lucent_platform.stack.ports import LOOPBACK, free_port, metrics_ports
-from lucent_platform.topics import YIELD_OPPORTUNITIES, fixed_topics
+from lucent_platform.topics import YIELD_OPPORTUNITIES
 from streaming.exposed import expose
 from streaming.metrics_server import serve
 from streaming.publisher import Publisher
@@ -39,7 +38,7 @@ from tests.exchange_server import ExchangeServer, Script
 from tests.fixtures.clickhouse import EmbeddedClickHouse
 from tests.test_clickhouse_sink import TRADES, produce, recorded_trades, sink_env, start_sink
 from tests.test_live_feed import DEPTH_BODY, binance_ack, binance_frames, collecting_feed
-from tests.worker_process import start_worker, worker_env
+from tests.worker_process import provision_fixed_topics, start_worker, worker_env
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver import Client
@@ -97,10 +96,7 @@ def test_processor_metrics_move_with_its_input(
     own_broker: str, tmp_path: Path, stopped_at_end: list[subprocess.Popen[bytes]]
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    kafka.provision(
-        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
-        min_insync_replicas=1,
-    )  # fmt: skip
+    provision_fixed_topics(settings, own_broker)
     simulator = MarketSimulator(SimulatorConfig(pairs=("BTC-USDT",)), start_ms=1_795_000_000_000)
     messages = list(simulator.run(20_000))
     first, second = messages[: len(messages) // 2], messages[len(messages) // 2 :]
@@ -189,10 +185,7 @@ def test_sink_metrics_count_rows_and_inserts(
     stopped_at_end: list[subprocess.Popen[bytes]],
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    kafka.provision(
-        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
-        min_insync_replicas=1,
-    )  # fmt: skip
+    provision_fixed_topics(settings, own_broker)
     values: list[bytes | None] = [encode(t) for t in recorded_trades()]
     half = len(values) // 2
     produce(own_broker, settings, TRADES, values[:half])

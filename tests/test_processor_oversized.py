@@ -36,11 +36,11 @@ from lucent_platform.processing.deadletter import (
     encode,
 )
 from lucent_platform.simulator import MarketSimulator, SimulatorConfig
-from lucent_platform.topics import DEADLETTER, fixed_topics
+from lucent_platform.topics import DEADLETTER
 from streaming.publisher import Publisher
 from tests.fixtures.hostile import frames
 from tests.test_runtime_loop import committed, high_watermarks
-from tests.worker_process import start_worker, worker_env
+from tests.worker_process import provision_fixed_topics, start_worker, worker_env
 
 START_MS = 1_795_000_000_000
 PRODUCER_LIMIT = 1_000_000  # librdkafka's default message.max.bytes, which our producers keep
@@ -76,10 +76,7 @@ def test_processor_dead_letters_a_900_kb_record_and_goes_on(
     own_broker: str, tmp_path: Path
 ) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    kafka.provision(
-        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
-        min_insync_replicas=1,
-    )  # fmt: skip
+    provision_fixed_topics(settings, own_broker)
     simulator = MarketSimulator(
         SimulatorConfig(pairs=("BTC-USDT",), rate_multiplier=1.0), start_ms=START_MS
     )

@@ -11,19 +11,16 @@ from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.processing.deadletter import decode as decode_dead_letter
 from lucent_platform.simulator import MarketSimulator, SimulatorConfig
-from lucent_platform.topics import DEADLETTER, Kind, fixed_topics, normalized
+from lucent_platform.topics import DEADLETTER, Kind, normalized
 from streaming.publisher import Publisher
-from tests.worker_process import start_worker, worker_env
+from tests.worker_process import provision_fixed_topics, start_worker, worker_env
 
 START_MS = 1_795_000_000_000
 
 
 def test_processor_accounts_for_every_message(own_broker: str, tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
-    kafka.provision(
-        kafka.admin(settings, own_broker), fixed_topics(), replication_factor=1,
-        min_insync_replicas=1,
-    )  # fmt: skip
+    provision_fixed_topics(settings, own_broker)
     simulator = MarketSimulator(
         SimulatorConfig(pairs=("BTC-USDT", "ETH-USDC"), rate_multiplier=2.0), start_ms=START_MS
     )

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lucent_platform.adapters import kafka
+from lucent_platform.config import Settings
+from lucent_platform.topics import fixed_topics
+
 NOWHERE_NATS = "nats://127.0.0.1:9"  # named, never contacted
 
 
@@ -36,3 +40,10 @@ def start_worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[
             [sys.executable, "-m", "lucent_platform.cli", "worker", name],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def provision_fixed_topics(settings: Settings, broker: str) -> None:
+    """The platform's fixed topics on ``broker``, a one-broker test cluster."""
+    kafka.provision(
+        kafka.admin(settings, broker), fixed_topics(), replication_factor=1, min_insync_replicas=1
+    )
