@@ -138,6 +138,26 @@ def test_warm_up_growth_in_the_first_half_is_not_judged() -> None:
     assert judge(rows, BALANCED, DRAINED, rate=5_000).passed
 
 
+def test_memory_is_judged_after_a_warm_up_longer_than_the_first_half() -> None:
+    # The processor's de-duplication windows fill for 20 minutes (2 × dedup.ttl_ms), then stay.
+    filling = [row(float(m), rss=200.0 + min(m, 20) * 40.0) for m in range(1, 31)]
+    assert not judge(filling, BALANCED, DRAINED, rate=5_000).passed  # minutes 15-20 still fill
+    verdict = judge(filling, BALANCED, DRAINED, rate=5_000, warm_up_min=20.0)
+    memory = next(p for p in verdict.promises if p.name == "memory flat")
+    assert memory.held is True and "minutes 21-30" in memory.detail
+    growing = [row(float(m), rss=200.0 + m * 3.0) for m in range(1, 31)]
+    verdict = judge(growing, BALANCED, DRAINED, rate=5_000, warm_up_min=20.0)
+    memory = next(p for p in verdict.promises if p.name == "memory flat")
+    assert memory.held is False and "processor +3.00" in memory.detail  # still caught after it
+
+
+def test_a_run_shorter_than_its_warm_up_leaves_memory_unjudged() -> None:
+    rows = [row(float(m), rss=100.0 + m * 50.0) for m in range(1, 11)]
+    verdict = judge(rows, BALANCED, DRAINED, rate=5_000, warm_up_min=20.0)
+    memory = next(p for p in verdict.promises if p.name == "memory flat")
+    assert memory.held is None and "warm-up" in memory.detail
+
+
 def test_lag_climbing_over_the_last_third_or_never_drained_fails() -> None:
     climbing = [row(float(m), lag=m * 10_000) for m in range(1, 31)]
     verdict = judge(climbing, BALANCED, DRAINED, rate=5_000)

@@ -42,6 +42,7 @@ class Plan:
     drain_s: float = 180.0
     flat_mb_per_min: float = FLAT_MB_PER_MIN
     lag_growth: float = LAG_GROWTH
+    warm_up_min: float = 0.0  # memory is judged after this, or over the second half if later
 
 
 @dataclass
@@ -116,7 +117,8 @@ def run(
     report.drain, report.books = drain, books
     report.verdict = judge(report.rows, books, drain, rate=plan.rate,
                            flat_mb_per_min=plan.flat_mb_per_min,
-                           lag_growth=plan.lag_growth)  # fmt: skip
+                           lag_growth=plan.lag_growth,
+                           warm_up_min=plan.warm_up_min)  # fmt: skip
     return report
 
 

@@ -3,8 +3,11 @@
 - **rate**: the raw topics took at least ``RATE_SHARE`` of the wanted rate over the run after
   its first row (a soak that never reached its load proves nothing about that load).
 - **memory flat**: every worker's resident memory grew less than ``flat_mb_per_min`` MiB per
-  minute over the second half (least-squares slope; the first half is warm-up: imports, caches,
-  windows filling). Services (broker, NATS, ClickHouse) are reported, not judged.
+  minute after its warm-up (least-squares slope). The warm-up is the first half of the run, or
+  ``warm_up_min`` when that is longer: the processor's de-duplication windows fill for two
+  generations of ``dedup.ttl_ms`` (20 minutes by default) before they start forgetting, so
+  its memory is bounded only from then on. A run whose warm-up leaves fewer than two rows
+  leaves memory unjudged. Services (broker, NATS, ClickHouse) are reported, not judged.
 - **lag bounded**: no consumer's lag trends upward over the last third (its slope there is below
   ``lag_growth`` × the records the run feeds in per minute: a consumer that keeps up wanders
   around a level, one that does not climbs by its shortfall every minute), and every consumer
@@ -72,7 +75,7 @@ class Drain:
 @dataclass(frozen=True)
 class Verdict:
     promises: tuple[Promise, ...]
-    memory_slope: dict[str, float | None]  # process → MiB/min over the second half
+    memory_slope: dict[str, float | None]  # process → MiB/min after the warm-up
     max_lag: dict[str, int]  # worker → the most its consumer was behind at a row's end
     p99_ms: list[float | None]  # per row
 
@@ -124,12 +127,14 @@ def judge(
     rate: float,
     flat_mb_per_min: float = FLAT_MB_PER_MIN,
     lag_growth: float = LAG_GROWTH,
+    warm_up_min: float = 0.0,
 ) -> Verdict:
-    slopes = _memory_slopes(rows)
+    judged = _after_warm_up(rows, warm_up_min)
+    slopes = _memory_slopes(judged)
     max_lag = _max_lag(rows)
     promises = (
         _rate(rows, rate),
-        _memory(slopes, flat_mb_per_min),
+        _memory(slopes, flat_mb_per_min, judged),
         _lag(rows, drain, rate * 60 * lag_growth, max_lag),
         _accounting(books),
         _errors(rows),
@@ -156,28 +161,36 @@ def _tail(rows: Sequence[Minute], share: float) -> list[Minute]:
     return tail if len(tail) >= 2 else list(rows[-2:])
 
 
-def _memory_slopes(rows: Sequence[Minute]) -> dict[str, float | None]:
+def _after_warm_up(rows: Sequence[Minute], warm_up_min: float) -> list[Minute]:
+    """The rows memory is judged over: the second half, or after ``warm_up_min`` when that
+    ends later (possibly none)."""
     half = _tail(rows, 0.5)
+    return [row for row in half if row.at_min > warm_up_min]
+
+
+def _memory_slopes(rows: Sequence[Minute]) -> dict[str, float | None]:
     names = sorted({name for row in rows for name in row.rss_mb})
     slopes: dict[str, float | None] = {}
     for name in names:
-        points = [(r.at_min, mb) for r in half if (mb := r.rss_mb.get(name)) is not None]
+        points = [(r.at_min, mb) for r in rows if (mb := r.rss_mb.get(name)) is not None]
         found = slope(points)
         slopes[name] = None if found is None else round(found, 3)
     return slopes
 
 
-def _memory(slopes: Mapping[str, float | None], limit: float) -> Promise:
+def _memory(slopes: Mapping[str, float | None], limit: float, rows: Sequence[Minute]) -> Promise:
     judged = {name: s for name, s in slopes.items() if name not in SERVICES and s is not None}
     if not judged:
-        return Promise("memory flat", None, "too few rows to fit a slope")
+        return Promise("memory flat", None, "too few rows after the warm-up to fit a slope")
+    span = f"minutes {rows[0].at_min:g}-{rows[-1].at_min:g}"
     growing = {name: s for name, s in judged.items() if s >= limit}
     if growing:
         listed = ", ".join(f"{name} +{s:.2f}" for name, s in sorted(growing.items()))
-        return Promise("memory flat", False, f"growing (MiB/min, limit {limit:g}): {listed}")
+        return Promise("memory flat", False, f"growing over {span} (MiB/min, limit {limit:g}): "
+                       f"{listed}")  # fmt: skip
     top = max(judged, key=lambda name: judged[name])
-    return Promise("memory flat", True, f"every worker under {limit:g} MiB/min over the second "
-                   f"half (steepest {top} {judged[top]:+.2f})")  # fmt: skip
+    return Promise("memory flat", True, f"every worker under {limit:g} MiB/min over {span} "
+                   f"(steepest {top} {judged[top]:+.2f})")  # fmt: skip
 
 
 def _max_lag(rows: Sequence[Minute]) -> dict[str, int]:

@@ -49,6 +49,7 @@ def soak(
     """
     from lucent_platform.chaos.lines import row_line, verdict_text
     from lucent_platform.chaos.soak import Plan, run
+    from lucent_platform.processing.config import processor_config
     from lucent_platform.simulator.rate import multiplier_for
     from streaming.feeds.simulate import simulator_for
     from streaming.registry import startable
@@ -62,7 +63,10 @@ def soak(
     workers = [name for name in startable(settings) if name != "chain"]  # its rate is a node's
     click.echo(f"soak: {minutes:g} min at {rate:,.0f} msg/s (LUCENT_SIMULATOR_RATE "
                f"{multiplier:.2f}), {len(workers)} workers: {', '.join(workers)}")  # fmt: skip
-    plan = Plan(minutes, rate, interval_s=interval, drain_s=drain)
+    # The processor's de-duplication windows fill for two generations of their ttl before
+    # its memory is bounded: the verdict judges memory after that (or the first half).
+    warm_up = 2 * processor_config(settings.processor_config).dedup.ttl_ms / 60_000
+    plan = Plan(minutes, rate, interval_s=interval, drain_s=drain, warm_up_min=warm_up)
     report = run(settings, workers, worker_env, plan, multiplier,
                  echo=lambda row: click.echo(row_line(row, minutes)))  # fmt: skip
     click.echo(verdict_text(report))
