@@ -96,3 +96,12 @@ def test_bench_apps_measures_detection_and_end_to_end_latency() -> None:
         assert isinstance(pair, dict)
         assert pair["baseline"]["samples"] > 1000 and pair["ours"]["samples"] > 0, where
         assert pair["ours"]["detections"] > 0, where
+
+
+def test_bench_broker_measures_the_broker_empty_and_filled() -> None:
+    rows = lucent("bench", "broker", "--fill", "0", "--fill", "3000", "--probe", "500", "--json")
+    assert isinstance(rows, list) and [row["held"] for row in rows] == [0.0, 3000.0]
+    empty, filled = rows
+    assert empty["fetch_small_msg_s"] > 0 and filled["fetch_small_msg_s"] > 0
+    assert filled["fetch_filled_msg_s"] > 0 and empty["fetch_filled_msg_s"] == 0.0  # nothing held
+    assert filled["broker_rss_mb"] > 0 and all(row["transaction_ms"] > 0 for row in rows)

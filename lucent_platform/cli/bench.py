@@ -27,6 +27,24 @@ def envelope(messages: int, as_json: bool) -> None:
         click.echo(json.dumps(figures))
 
 
+@bench.command()
+@click.option("--fill", "steps", type=int, multiple=True,
+              default=(0, 500_000, 1_500_000, 3_000_000), show_default=True,
+              help="Records the broker holds at each measurement (repeat the option).")  # fmt: skip
+@click.option("--probe", type=int, default=20_000, show_default=True,
+              help="Newest records read per fetch measurement.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def broker(steps: tuple[int, ...], probe: int, as_json: bool) -> None:
+    """Fetch and transaction speed of the local broker as it fills, vs the same broker empty."""
+    from lucent_platform.bench import broker as broker_bench
+
+    if any(step < 0 for step in steps) or probe < 1:
+        raise click.BadParameter("--fill must not be negative and --probe at least 1")
+    figures = broker_bench.run(tuple(steps), probe, echo=not as_json)
+    if as_json:
+        click.echo(json.dumps(figures))
+
+
 @bench.command("clickhouse-server")
 @click.option("-n", "--rows", type=int, default=100_000, show_default=True, help="Rows per batch.")
 @click.option("--rounds", type=int, default=5, show_default=True, help="Best of this many.")
