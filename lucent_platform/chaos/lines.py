@@ -38,7 +38,7 @@ def verdict_text(report: SoakReport) -> str:
              + (" (interrupted)" if report.interrupted else "")]  # fmt: skip
     lines += [f"  {MARKS[p.held]} {p.name}: {p.detail}" for p in verdict.promises]
     slopes = verdict.memory_slope
-    lines.append(f"memory slope, second half (MiB/min): {_pairs(slopes, '{:+.2f}')}")
+    lines.append(f"memory slope after the warm-up (MiB/min): {_pairs(slopes, '{:+.2f}')}")
     first = report.rows[0].rss_mb if report.rows else {}
     last = report.rows[-1].rss_mb if report.rows else {}
     spans = {name: f"{_ms(first.get(name))}→{_ms(last.get(name))}" for name in last}
