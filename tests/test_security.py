@@ -5,10 +5,10 @@ the Dagster UI and metrics endpoints on loopback by default.
 
 The real runs: a bridge worker (its own process) against the real broker and a nats-server
 that demands a user and password (and one that demands a token), every secret setting given a
-known fake value, its output and endpoint grepped for them. The local broker (Tansu) has no
-SASL or TLS listener, so Kafka's security is checked on the librdkafka config every client is
-built from (and librdkafka accepting it), plus a SASL_SSL client against the plain broker
-whose errors are grepped."""
+known fake value, its output and endpoint grepped for them. Kafka's security is checked here
+on the librdkafka config every client is built from (and librdkafka accepting it), plus a
+SASL_SSL client against the plain broker whose errors are grepped; against servers that demand
+TLS or SASL: tests/test_security_servers.py."""
 
 from __future__ import annotations
 

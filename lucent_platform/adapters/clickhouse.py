@@ -33,6 +33,22 @@ def credentials(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def explain(exc: BaseException) -> str | None:
+    """One line for a ClickHouse connection error that reached the command line (server down,
+    refused, its certificate not trusted); None if not one. URLs in it lose their credentials."""
+    if not type(exc).__module__.startswith("clickhouse_connect"):
+        return None
+    from clickhouse_connect.driver.exceptions import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    return (
+        f"ClickHouse: {redact_urls(str(exc))} — is the server at LUCENT_CLICKHOUSE_URL up and "
+        "reachable, and for https:// does LUCENT_CLICKHOUSE_CA_CERT name the CA that signed "
+        "its certificate?"
+    )
+
+
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback IP literals (where the embedded server listens)."""
     if host == "localhost":

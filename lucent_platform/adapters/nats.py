@@ -3,6 +3,8 @@ provisioned from the subject catalog. The only core module that imports ``nats``
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Iterable
@@ -12,11 +14,13 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
+from nats.errors import NoServersError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
 from lucent_platform.config import Settings
+from lucent_platform.redaction import redact_urls
 from lucent_platform.subjects import StreamSpec
 
 log = logging.getLogger(__name__)
@@ -39,32 +43,77 @@ def connect_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+class TlsRefused(NatsError):
+    """The TLS handshake with the server failed (an untrusted certificate, or no TLS there):
+    retrying cannot help, the settings must change."""
+
+
 async def connect(
     settings: Settings, url: str, *, name: str = "lucent", reconnect_forever: bool = False
 ) -> Client:
     """An open connection; fails fast when the server is absent. Once connected it reconnects
     a few times (commands), or for ever every half second (``reconnect_forever``: always-on
     workers, which must ride out a NATS restart; their connection errors are logged as one
-    line each, not a traceback)."""
+    line each, not a traceback). A failed TLS handshake raises ``TlsRefused`` at once; when
+    every attempt fails, the server's last answer (e.g. an authorization violation) is raised,
+    not nats-py's bare "no servers available"."""
+    failures: list[Exception] = []
+    tls_failed = asyncio.Event()
+
+    async def on_error(exc: Exception) -> None:
+        failures.append(exc)
+        if isinstance(exc, ssl.SSLError):
+            tls_failed.set()
+        if reconnect_forever:
+            await _log_error(exc)
+        else:
+            log.debug("NATS: %s", exc or type(exc).__name__)
+
     extra: dict[str, Any] = {}
     if reconnect_forever:
         extra = {
-            "error_cb": _log_error,
             "disconnected_cb": _log_event("disconnected from NATS"),
             "reconnected_cb": _log_event("reconnected to NATS"),
         }
-    client = await nats.connect(
-        servers=[url],
-        name=name,
-        connect_timeout=5,
-        # nats-py also applies an unlimited count to the first connection (it would retry a
-        # server that is down for ever): connect with a finite one, then lift it.
-        max_reconnect_attempts=1 if reconnect_forever else 5,
-        reconnect_time_wait=0.5 if reconnect_forever else 2,
-        allow_reconnect=True,
-        **extra,
-        **connect_options(settings),
+    connecting = asyncio.ensure_future(
+        nats.connect(
+            servers=[url],
+            name=name,
+            connect_timeout=5,
+            # nats-py also applies an unlimited count to the first connection (it would retry
+            # a server that is down for ever): connect with a finite one, then lift it.
+            max_reconnect_attempts=1 if reconnect_forever else 5,
+            reconnect_time_wait=0.5 if reconnect_forever else 2,
+            allow_reconnect=True,
+            error_cb=on_error,
+            **extra,
+            **connect_options(settings),
+        )
     )
+    refused = asyncio.ensure_future(tls_failed.wait())
+    try:
+        await asyncio.wait({connecting, refused}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the caller gave up (cancelled): no orphaned connection attempt
+        connecting.cancel()
+        raise
+    finally:
+        refused.cancel()
+    if not connecting.done():
+        # nats-py (2.16) then waits for ever to close the socket of the failed handshake
+        connecting.cancel()
+        with contextlib.suppress(BaseException):
+            await connecting
+        raise TlsRefused(
+            f"NATS at {redact_urls(url)}: TLS handshake failed ({failures[-1]}) — set "
+            "LUCENT_NATS_TLS_CA to the CA (PEM) that signed the server's certificate"
+        )
+    try:
+        client = connecting.result()
+    except NoServersError:
+        answers = [exc for exc in failures if isinstance(exc, NatsError)]  # not broken pipes
+        if answers:  # the server answered, and said no
+            raise answers[-1] from None
+        raise
     if reconnect_forever:
         client.options["max_reconnect_attempts"] = -1
     return client

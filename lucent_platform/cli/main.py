@@ -13,8 +13,8 @@ from lucent_platform.stack.errors import StackError
 
 
 class LucentGroup(click.Group):
-    """Turns the platform's own errors, and a Kafka client's, into one clear line and exit code 2,
-    not a traceback."""
+    """Turns the platform's own errors, and a Kafka or ClickHouse client's connection errors,
+    into one clear line and exit code 2, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -22,10 +22,10 @@ class LucentGroup(click.Group):
         except (SettingsError, StackError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        except Exception as exc:  # a Kafka client error (broker down, refused, unknown topic)
-            from lucent_platform.adapters.kafka import explain
+        except Exception as exc:  # a client error (server down, refused, unknown topic)
+            from lucent_platform.adapters import clickhouse, kafka
 
-            message = explain(exc)
+            message = kafka.explain(exc) or clickhouse.explain(exc)
             if message is None:
                 raise
             click.echo(f"error: {message}", err=True)
