@@ -36,7 +36,7 @@ def envelope(messages: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def broker(steps: tuple[int, ...], probe: int, as_json: bool) -> None:
     """Fetch and transaction speed of the local broker as it fills, vs the same broker empty."""
-    from lucent_platform.bench import broker as broker_bench
+    from streaming.bench import broker as broker_bench
 
     if any(step < 0 for step in steps) or probe < 1:
         raise click.BadParameter("--fill must not be negative and --probe at least 1")
