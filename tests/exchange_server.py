@@ -4,15 +4,19 @@ ccxt's URLs are plain settings, so pointing ``urls['api']['ws']``/``['rest']`` h
 ccxt (and our connectors) run their real code against recorded exchange traffic. Each
 websocket connection gets the scripted frames in order; a script can drop the connection
 after N frames, go silent, or have garbage interleaved — the faults the live feed must
-survive. A REST body can also be a function of the request's query (``Responder``), so a
-recorded answer can be served the way the exchange pages it (only the rows from ``startTime``
-on, at most ``limit``): still the recorded rows, selected as the venue would.
+survive. Or the frames are a venue's timeline (``live``): due one every ``interval`` from the
+first connection on, each sent to whoever is connected when it falls due, so a client that
+was away misses what was sent meanwhile, as on a real venue. A REST body can also be a
+function of the request's query (``Responder``), so a recorded answer can be served the way
+the exchange pages it (only the rows from ``startTime`` on, at most ``limit``): still the
+recorded rows, selected as the venue would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +40,7 @@ class Script:
     silent_after: int | None = None  # stop sending (connection stays open) after this many
     ack: Callable[[dict[str, Any]], str | None] = lambda _request: None  # reply to a subscribe
     first_connection_only: bool = True  # faults apply to the first connection only
+    live: bool = False  # a timeline: a connection gets the frames due after it connected
 
 
 @dataclass
@@ -49,6 +54,7 @@ class ExchangeServer:
     rest_requests: list[str] = field(default_factory=list)
     rest_times: list[float] = field(default_factory=list)  # time.monotonic() of each request
     port: int = 0
+    live_since: float | None = None  # time.monotonic() of the live timeline's first frame
     _loop: asyncio.AbstractEventLoop | None = None
     _runner: web.AppRunner | None = None
     _served: ServedApp | None = None
@@ -97,6 +103,9 @@ class ExchangeServer:
         reader = asyncio.create_task(self._read_subscriptions(ws))
         sent = 0
         try:
+            if self.script.live:
+                await self._live(ws)
+                return ws
             for frame in self.script.frames:
                 if faulty and self.script.drop_after is not None and sent >= self.script.drop_after:
                     await ws.close()
@@ -119,6 +128,20 @@ class ExchangeServer:
             if not ws.closed:
                 await ws.close()
         return ws
+
+    async def _live(self, ws: web.WebSocketResponse) -> None:
+        """The frames due from now on, each at its time on the timeline."""
+        now = time.monotonic()
+        if self.live_since is None:
+            self.live_since = now
+        interval = max(self.script.interval, 1e-3)
+        due = math.ceil((now - self.live_since) / interval)
+        for i in range(due, len(self.script.frames)):
+            await asyncio.sleep(max(0.0, self.live_since + i * interval - time.monotonic()))
+            if ws.closed:
+                return
+            await ws.send_str(self.script.frames[i])
+        await self._closing.wait()
 
     async def _read_subscriptions(self, ws: web.WebSocketResponse) -> None:
         async for message in ws:

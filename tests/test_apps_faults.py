@@ -1,21 +1,32 @@
 """The signal apps' workers SIGKILLed mid-stream and restarted, as the real processes
-(``lucent worker arbitrage``, ``lucent worker yield``) on a broker of its own, while their
-input keeps arriving (6,000 records over some 24 s): simulated price updates with gaps
-injected often on ``market.prices.all`` keyed by pair; scripted yield rates of 12 pools on
-``market.yields.all`` keyed by protocol.
+(``lucent worker arbitrage``, ``lucent worker yield``, ``lucent worker patterns``) on a broker
+of its own, while their input keeps arriving (some 6,000 records over 24 s): simulated price
+updates with gaps injected often on ``market.prices.all`` keyed by pair; scripted yield rates
+of 12 pools on ``market.yields.all`` keyed by protocol; scripted liquidations (keyed by
+protocol) and the falling or steady prices of their collateral (keyed by pair).
 
 The reference is the pure detector over each input partition's records as the broker holds
-them (read back after the run): the opportunities an uninterrupted run emits. Both workers
-are at-least-once (``run_worker``'s default): after the restart they rebuild their state
-(quotes, windows) from the checkpointed span and re-process from the last commit, so nothing
-is lost and a repeat is an opportunity already emitted before the kill, emitted again
-identical (same id, same body but for the fields that say when it ran). Repeats are counted
-and printed (``-s``); the second life must have rebuilt state from checkpoints.
+them (read back after the run): the opportunities an uninterrupted run emits. The pattern
+app joins two topics, so its reference is one detector over every partition of both. All
+three workers are at-least-once (``run_worker``'s default): after the restart they rebuild
+their state (quotes, windows, the price table) from the checkpointed span and re-process
+from the last commit, so nothing is lost and a repeat is an opportunity already emitted
+before the kill, emitted again identical (same id, same body but for the fields that say
+when it ran). Repeats are counted and printed (``-s``); the second life must have rebuilt
+state from checkpoints.
 
 The yield worker's windows also close on the wall clock (``idle_ms`` after a partition goes
 quiet), which would make its output depend on timing: it runs here with 10 s windows and no
 idle closing (``LUCENT_YIELD_CONFIG``), and one far-future rate per protocol closes the last
 windows.
+
+The pattern app's windows close on the watermark of the liquidation partition alone, and a
+restarted worker catching up reads its partitions in no fixed order: a liquidation
+partition can run ahead of the prices of its windows, and a window that closes before its
+prices are in is judged on part of them (the module's note: whether a window is a cascade
+is fixed "once it closed with all its prices in"). So that the reference does not depend on
+that timing, the grace here outlasts the run: a cascade is found as soon as its count and
+its fall both hold, whichever comes in first.
 """
 
 from __future__ import annotations
@@ -36,15 +47,23 @@ from lucent_platform.adapters import kafka, kafka_groups
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as
 from lucent_platform.lag import group_lag
-from lucent_platform.messages import PriceUpdate
+from lucent_platform.messages import LiquidationCascade, PriceUpdate
 from lucent_platform.processing.pipeline import InRecord, Output
 from lucent_platform.signals.apps.arbitrage import ArbitrageConfig, ArbitrageDetector
+from lucent_platform.signals.apps.patterns import CascadeDetector, patterns_config
 from lucent_platform.signals.apps.yields import YieldDetector, yield_config
-from lucent_platform.topics import ARBITRAGE_OPPORTUNITIES, YIELD_OPPORTUNITIES, Kind, normalized
-from streaming.apps import arbitrage, yields
+from lucent_platform.topics import (
+    ARBITRAGE_OPPORTUNITIES,
+    PATTERNS,
+    YIELD_OPPORTUNITIES,
+    Kind,
+    normalized,
+)
+from streaming.apps import arbitrage, patterns, yields
 from tests.arbitrage_quotes import simulated_prices
 from tests.domain_flow import provision_topics, wait_until
 from tests.paced_publisher import Message, PacedPublisher
+from tests.test_patterns_cascade import liquidation, price
 from tests.test_signals_arbitrage import deterministic
 from tests.test_yield_detector import rate
 from tests.worker_process import start_worker, worker_env
@@ -54,6 +73,13 @@ RATE = 250  # input records/s published while the worker runs (about 24 s)
 T0 = 1_795_000_000_000
 YIELD_CONFIG = {"window_ms": 10_000, "grace_ms": 0, "idle_ms": 10**9}
 PROTOCOLS = ("aave", "compound", "morpho", "spark")
+PATTERNS_CONFIG = {"window_ms": 10_000, "grace_ms": 10**9, "idle_ms": 10**9}
+LENDERS = ("aave", "compound", "morpho", "spark", "maker")
+COLLATERAL = ("WETH", "WBTC", "SOL")  # priced by ETH-, BTC-, SOL- pairs
+PAIRS = {"WETH": ("ETH-USDT", "ETH-USD"), "WBTC": ("BTC-USDT", "BTC-USD"),
+         "SOL": ("SOL-USDT", "SOL-USDC")}  # fmt: skip
+BASE_PRICE = {"WETH": 3_000.0, "WBTC": 60_000.0, "SOL": 150.0}
+WINDOWS = 90
 
 
 def _prices() -> list[Message]:
@@ -82,6 +108,43 @@ def _rates() -> list[Message]:
     return out
 
 
+def _liquidations_and_prices() -> list[Message]:
+    """10 s windows of 6 pairs' prices (one a second each), each asset falling 9 % or 2.7 %
+    within the window by turns, and 0-4 liquidations of one collateral per lender: a cascade
+    where a lender's 3 or 4 meet a 9 % fall. Enough liquidations in a shallow fall only in
+    the last windows: such a window stays armed (every price of its asset checks it again)
+    until it closes, here only after the run."""
+    prices, liquidations = normalized(Kind.PRICES), normalized(Kind.LIQUIDATIONS)
+    out: list[Message] = []
+    for window in range(WINDOWS):
+        deep = [(window + a) % 2 == 0 for a in range(len(COLLATERAL))]
+        for second in range(10):
+            t = T0 + 10_000 * window + 1_000 * second
+            for a, asset in enumerate(COLLATERAL):
+                drop = 0.10 if deep[a] else 0.03
+                for v, pair in enumerate(PAIRS[asset]):
+                    p = BASE_PRICE[asset] * (1 - drop * second / 10) * (1 + 0.0005 * v)
+                    out.append((prices, pair.encode(), price(pair, t, round(p, 6))))
+            for j, lender in enumerate(LENDERS):
+                a = (window + j) % len(COLLATERAL)
+                n = (window * 3 + j) % 5
+                if not deep[a] and window < WINDOWS - 6:
+                    n = min(n, 2)
+                if second in (2, 4, 6, 8)[:n]:
+                    out.append((liquidations, lender.encode(),
+                                liquidation(lender, COLLATERAL[a], t + j)))  # fmt: skip
+    return out
+
+
+def _cascade(value: bytes) -> tuple[str, str]:
+    """A cascade as (id, which window of which market): the rest (count, fall, trigger) says
+    when it was found, which depends on the order the two topics are read in."""
+    envelope = decode_as(value, LiquidationCascade)
+    c = envelope.data
+    where = [c.protocol, c.chain, c.collateral_asset, c.window_start_ms, c.window_end_ms]
+    return envelope.header.message_id, json.dumps(where)
+
+
 def _yield_body(value: bytes) -> tuple[str, str]:
     """A yield opportunity without the fields that say when it ran: (id, the rest as JSON)."""
     body = json.loads(value)
@@ -96,33 +159,40 @@ class App:
 
     worker: str
     group: str
-    kind: Kind
+    kinds: tuple[Kind, ...]
     out: str
     messages: Callable[[], list[Message]]
     detector: Callable[[], Any]
     identity: Callable[[bytes], tuple[str, str]]
     settings: Mapping[str, str]
+    joined: bool = False  # one detector over every input partition (a join), not one each
 
     @property
-    def input(self) -> str:
-        return normalized(self.kind)
+    def inputs(self) -> list[str]:
+        return [normalized(kind) for kind in self.kinds]
 
 
 APPS = {
     "arbitrage": App(
-        "arbitrage", arbitrage.GROUP_ID, Kind.PRICES, ARBITRAGE_OPPORTUNITIES, _prices,
+        "arbitrage", arbitrage.GROUP_ID, (Kind.PRICES,), ARBITRAGE_OPPORTUNITIES, _prices,
         lambda: ArbitrageDetector(ArbitrageConfig(), clock_ms=lambda: 0.0), deterministic, {},
     ),
     "yield": App(
-        "yield", yields.GROUP_ID, Kind.YIELDS, YIELD_OPPORTUNITIES, _rates,
+        "yield", yields.GROUP_ID, (Kind.YIELDS,), YIELD_OPPORTUNITIES, _rates,
         lambda: YieldDetector(yield_config(YIELD_CONFIG), clock_ms=lambda: 0), _yield_body,
         {"LUCENT_YIELD_CONFIG": json.dumps(YIELD_CONFIG)},
+    ),
+    "patterns": App(
+        "patterns", patterns.GROUP_ID, (Kind.LIQUIDATIONS, Kind.PRICES), PATTERNS,
+        _liquidations_and_prices,
+        lambda: CascadeDetector(patterns_config(PATTERNS_CONFIG), clock_ms=lambda: 0), _cascade,
+        {"LUCENT_PATTERNS_CONFIG": json.dumps(PATTERNS_CONFIG)}, joined=True,
     ),
 }  # fmt: skip
 
 
 def _lag(app: App, settings: Settings, broker: str) -> int | None:
-    inputs = [(t, p) for t, p in kafka_groups.partitions(settings, broker) if t == app.input]
+    inputs = [(t, p) for t, p in kafka_groups.partitions(settings, broker) if t in app.inputs]
     committed = kafka_groups.committed(settings, broker, [app.group], inputs)[app.group]
     return group_lag(kafka_groups.ends(settings, broker, inputs), committed)
 
@@ -140,20 +210,30 @@ def _assigned(app: App, log: Path, since: int = 0) -> bool:
     return log.exists() and f"{app.group} assigned [(".encode() in log.read_bytes()[since:]
 
 
+def _found(app: App, parts: dict[tuple[str, int], list[InRecord]]) -> set[tuple[str, str]]:
+    """What one detector finds over ``parts``, read one partition after the other."""
+    detector = app.detector()
+    detector.assigned(list(parts))
+    outputs: list[Output] = detector.process([r for rs in parts.values() for r in rs]).outputs
+    return {app.identity(o.value) for o in outputs if o.topic == app.out}
+
+
 def _reference(app: App, settings: Settings, broker: str, sent: int) -> set[tuple[str, str]]:
-    """The pure detector (configured as the worker runs it) over each input partition."""
-    by_partition: dict[int, list[InRecord]] = {}
-    for r in kafka.read_topic(settings, broker, app.input, limit=1_000_000, idle_timeout=2.0):
-        record = InRecord(r.topic, r.partition, r.offset, r.timestamp_ms, r.key, r.value or b"")
-        by_partition.setdefault(r.partition, []).append(record)
+    """The pure detector (configured as the worker runs it) over each input partition, or,
+    for a join, over them all."""
+    by_partition: dict[tuple[str, int], list[InRecord]] = {}
+    for topic in app.inputs:
+        for r in kafka.read_topic(settings, broker, topic, limit=1_000_000, idle_timeout=2.0):
+            record = InRecord(r.topic, r.partition, r.offset, r.timestamp_ms, r.key,
+                              r.value or b"")  # fmt: skip
+            by_partition.setdefault((r.topic, r.partition), []).append(record)
     assert sum(map(len, by_partition.values())) == sent
-    expected: set[tuple[str, str]] = set()
-    for partition, records in by_partition.items():
-        detector = app.detector()
-        detector.assigned([(app.input, partition)])
-        outputs: list[Output] = detector.process(records).outputs
-        expected |= {app.identity(o.value) for o in outputs if o.topic == app.out}
-    return expected
+    if app.joined:
+        # every liquidation before any price, then the other way round: the same cascades
+        expected = _found(app, by_partition)
+        assert _found(app, dict(reversed(by_partition.items()))) == expected
+        return expected
+    return set().union(*(_found(app, {tp: records}) for tp, records in by_partition.items()))
 
 
 @pytest.mark.parametrize("app", APPS.values(), ids=APPS.keys())
@@ -205,15 +285,15 @@ def test_a_signal_worker_killed_mid_stream_and_restarted_loses_nothing(
     got = Counter(mid for mid, _ in outputs)
     lost = {mid for mid, _ in expected} - got.keys()
     repeats = sum(n - 1 for n in got.values())
+    rebuilt = re.search(rb"rebuilt (\d+) of \d+ partitions.*", log.read_bytes()[first_life:])
     print(
         f"\n{app.worker} SIGKILL + restart: {total} in, killed at {sent_at_kill} sent with "
         f"{sum(before.values())} opportunities out; expected {len(expected)}, out "
         f"{len(outputs)} ({len(got)} distinct), lost {len(lost)}, repeats {repeats}; "
         f"committed to the end {recovery:.1f} s after the kill ({after_last:.1f} s after the "
-        "last input)"
+        f"last input); {rebuilt[0].decode() if rebuilt else 'nothing rebuilt'}"
     )
     assert len(expected) > 20  # the simulator's gaps and the script's stretches open some
-    rebuilt = re.search(rb"rebuilt (\d+) of \d+ partitions", log.read_bytes()[first_life:])
     assert rebuilt and int(rebuilt[1]) > 0, "the second life rebuilt nothing from checkpoints"
     assert not lost, sorted(lost)[:5]
     assert set(outputs) == expected  # nothing else, and every repeat identical
