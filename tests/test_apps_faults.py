@@ -22,11 +22,14 @@ windows.
 
 The pattern app's windows close on the watermark of the liquidation partition alone, and a
 restarted worker catching up reads its partitions in no fixed order: a liquidation
-partition can run ahead of the prices of its windows, and a window that closes before its
-prices are in is judged on part of them (the module's note: whether a window is a cascade
-is fixed "once it closed with all its prices in"). So that the reference does not depend on
-that timing, the grace here outlasts the run: a cascade is found as soon as its count and
-its fall both hold, whichever comes in first.
+partition can run ahead of the prices of its windows. Such a window now waits for its
+prices (``CascadeDetector``'s waiting windows), but the price table keeps only
+2 × (window + grace) of prices, so partitions read further apart than that still join on
+part of them, and even the pure detector's answer then depends on the order it reads the
+partitions in (with the default 5 s grace here: a different set of cascades reading prices
+first or liquidations first). So that the reference does not depend on that order, the grace
+here outlasts the run: nothing is pruned, and a cascade is found as soon as its count and
+its fall both hold, whichever comes in first. No wall-clock closing (``idle_ms``).
 """
 
 from __future__ import annotations

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as, encode, message_id_for, new_envelope
 from lucent_platform.messages import Liquidation, LiquidationCascade, MessageData, PriceUpdate
@@ -132,17 +130,40 @@ def test_a_rebuilt_detector_finds_the_same_cascades() -> None:
     assert before + after == whole
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (docs/reliability.md, patterns SIGKILL row): a liquidation window closes on "
-    "its own partition's watermark, so read before its prices it is judged without its fall",
-)
 def test_the_cascade_does_not_depend_on_which_topic_is_read_first() -> None:
     """A worker catching up (after a restart, or behind) may read the liquidations' partition
-    ahead of the prices': the windows should come out the same."""
+    ahead of the prices': the window waits for its prices and comes out the same cascade (its
+    count and fall say when it was found, so windows are compared)."""
     items = script()
     liquidations_first = [i for i in items if i[0] == LIQ] + [i for i in items if i[0] == PX]
-    assert cascades(detector(), records(liquidations_first)) == cascades(detector(), records(items))
+    app = detector()
+    found = cascades(app, records(liquidations_first))
+    assert windows_of(found) == windows_of(cascades(detector(), records(items)))
+    assert found[0].liquidations == 4  # decided at the close, with every liquidation
+
+
+def test_a_window_waiting_for_prices_is_decided_once_they_pass_its_end() -> None:
+    items = script()
+    liquidations = [i for i in items if i[0] == LIQ]
+    app = detector()
+    assert cascades(app, records(liquidations)) == []  # closed, nothing priced yet: waiting
+    assert {w.key for held in app._waiting.values() for w in held} == {
+        "aave/ethereum/ETH", "compound/ethereum/BTC"}  # fmt: skip
+    late_prices = [InRecord(PX, 0, n, 0, None, value)
+                   for n, (topic, value) in enumerate(i for i in items if i[0] == PX)]  # fmt: skip
+    found = cascades(app, late_prices)
+    assert [(c.protocol, c.collateral_asset) for c in found] == [("aave", "ETH")]
+    assert not app._waiting.get("ETH")  # decided: a cascade
+    assert app._waiting.get("BTC")  # no BTC price at or after its end yet: still waiting
+    after_end = InRecord(PX, 0, len(late_prices), 0, None,
+                         price("BTC-USDT", T0 + 61_000, 58_000.0))  # fmt: skip
+    assert cascades(app, [after_end]) == []  # the 60,000 → 58,900 fall is 1.8 %: none
+    assert not app._waiting.get("BTC")  # decided: forgotten
+
+
+def windows_of(found: list[LiquidationCascade]) -> list[tuple[str, str, int, int]]:
+    return sorted((c.protocol, c.collateral_asset, c.window_start_ms, c.window_end_ms)
+                  for c in found)  # fmt: skip
 
 
 def test_the_worker_reads_both_topics_and_writes_the_cascade(

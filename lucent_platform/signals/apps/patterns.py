@@ -20,7 +20,13 @@ Trade-off: one instance must own every price partition, so the group runs one in
 price topic as a global table on every instance (like the alert rules), at the cost of
 every instance reading every quote. Which of a liquidation and a price arrives first across
 partitions is not fixed, so the trigger (and ``correlationId``) of a cascade may differ
-between runs; whether a window is a cascade does not once it closed with all its prices in.
+between runs; whether a window is a cascade does not. A liquidation window closes on its own
+partition's watermark, which may run ahead of the prices' (a worker catching up after a
+restart reads whichever partition the broker answers first): a window closed with enough
+liquidations but no price of its asset at or after its end yet **waits** for those prices
+and is decided when they come (at most ``WAITING_LIMIT`` windows, each for as long as the
+price table keeps its prices). A waiting window is not in the checkpoint: a restart in that
+moment forgets it, as it would any closed window.
 """
 
 from __future__ import annotations
@@ -99,9 +105,18 @@ class PriceTable:
         self._buckets: dict[str, dict[int, list[float]]] = {}
         self._pairs: dict[str, set[str]] = {}
         self._newest_ms = 0
+        self._latest: dict[str, int] = {}  # asset → its newest price's event time
+        self.latest_ms = 0  # the newest price's event time, any asset
+
+    def seen_until(self, asset: str) -> int | None:
+        """Event time of ``asset``'s newest price; None before its first."""
+        return self._latest.get(asset)
 
     def add(self, asset: str, pair: str, event_ms: int, price: float) -> None:
         self._pairs.setdefault(asset, set()).add(pair)
+        if event_ms > self._latest.get(asset, -1):
+            self._latest[asset] = event_ms
+        self.latest_ms = max(self.latest_ms, event_ms)
         buckets = self._buckets.setdefault(pair, {})
         at = event_ms - event_ms % self.bucket_ms
         slot = buckets.get(at)
@@ -146,6 +161,7 @@ class ProtocolWindow:
 
 
 Armed = tuple[Partition, Window, ProtocolWindow]
+WAITING_LIMIT = 10_000  # closed windows waiting for their prices, at most
 
 
 class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
@@ -165,6 +181,11 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         keep = 2 * (config.window_ms + config.grace_ms)
         self.prices = PriceTable(config.bucket_ms, keep)
         self._armed: dict[str, dict[Window, Armed]] = {}  # asset → windows counting enough
+        # asset → windows closed with enough liquidations before the asset's prices reached
+        # their end (the liquidations' partition read ahead of the prices'): decided when
+        # those prices come, or dropped once the price table no longer holds the window
+        self._waiting: dict[str, dict[Window, Armed]] = {}
+        self._keep_ms, self._swept_ms = keep, 0
 
     def read(self, record: InRecord) -> Event[Envelope[Any]] | None:
         if record.value is None:
@@ -202,7 +223,8 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
             asset = event.key.removeprefix(PRICE_KEY)
             self.prices.add(asset, d.pair, event.event_ms, d.price)
             armed = self._armed.get(asset, {})
-            return [o for w, s in list(armed.items()) for o in self._check(w, s[2], cause)]
+            found = [o for w, s in list(armed.items()) for o in self._check(w, s[2], cause)]
+            return found + self._decide_waiting(asset, cause)
         outputs: list[Output] = []
         tp = (record.topic, record.partition)
         for window, state in zip(windows, states, strict=True):
@@ -215,16 +237,49 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         window, state = closed.window, closed.state
         if window.key.startswith(PRICE_KEY):
             return ()
+        asset = self._priced(window)
+        armed = self._armed.get(asset, {}).pop(window, None)
         outputs = self._check(window, state, state.last_id)
-        self._armed.get(self._priced(window), {}).pop(window, None)
+        seen = self.prices.seen_until(asset)
+        if armed is not None and not outputs and (seen is None or seen < window.end_ms):
+            self._wait(asset, armed)
         return outputs
 
     def revoked(self, partitions: Any) -> None:
         lost = set(partitions)
         super().revoked(lost)
-        for armed in self._armed.values():
-            for window in [w for w, (tp, _, _) in armed.items() if tp in lost]:
-                del armed[window]
+        for held in (*self._armed.values(), *self._waiting.values()):
+            for window in [w for w, (tp, _, _) in held.items() if tp in lost]:
+                del held[window]
+
+    def _wait(self, asset: str, armed: Armed) -> None:
+        """Hold a closed window until its asset's prices pass its end (bounded)."""
+        waiting = self._waiting.setdefault(asset, {})
+        waiting[armed[1]] = armed
+        if sum(len(w) for w in self._waiting.values()) > WAITING_LIMIT:
+            oldest = min((w for held in self._waiting.values() for w in held),
+                         key=lambda w: (w.end_ms, w.key))  # fmt: skip
+            self._waiting[self._priced(oldest)].pop(oldest, None)
+
+    def _decide_waiting(self, asset: str, cause: str) -> list[Output]:
+        """On a price of ``asset``: fire the waiting windows its fall now makes cascades;
+        forget those its prices have passed the end of (decided: none) and, on any asset,
+        those older than the price table keeps."""
+        outputs: list[Output] = []
+        waiting = self._waiting.get(asset)
+        seen = self.prices.seen_until(asset)
+        if waiting:
+            for window, (_, _, state) in list(waiting.items()):
+                outputs += self._check(window, state, cause)
+                if state.fired or (seen is not None and seen >= window.end_ms):
+                    del waiting[window]
+        if self.prices.latest_ms > self._swept_ms + self._keep_ms // 4:  # now and then
+            self._swept_ms = self.prices.latest_ms
+            horizon = self.prices.latest_ms - self._keep_ms
+            for held in self._waiting.values():
+                for window in [w for w in held if w.end_ms < horizon]:
+                    del held[window]
+        return outputs
 
     def _check(self, window: Window, state: ProtocolWindow, cause: str) -> list[Output]:
         c = self.config
