@@ -25,13 +25,16 @@ partition's watermark, which may run ahead of the prices' (a worker catching up 
 restart reads whichever partition the broker answers first): a window closed with enough
 liquidations but no price of its asset at or after its end yet **waits** for those prices
 and is decided when they come (at most ``WAITING_LIMIT`` windows, each for as long as the
-price table keeps its prices). A waiting window is not in the checkpoint: a restart in that
-moment forgets it, as it would any closed window.
+price table keeps its prices). The price table keeps 2 × (window + grace) of prices behind
+the slowest input partition (but no more than ``HOLD_MS``, 30 minutes, behind the newest),
+so one input read ahead of the others does not prune prices they have yet to join. A
+waiting window is not in the checkpoint: a restart in that moment forgets it, as it would
+any closed window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,15 +101,13 @@ class Fall:
 
 
 class PriceTable:
-    """High and low per pair per bucket, pairs per base asset; old buckets pruned."""
+    """High and low per pair per bucket, pairs per base asset; the owner prunes old buckets."""
 
-    def __init__(self, bucket_ms: int, keep_ms: int) -> None:
-        self.bucket_ms, self.keep_ms = bucket_ms, keep_ms
+    def __init__(self, bucket_ms: int) -> None:
+        self.bucket_ms = bucket_ms
         self._buckets: dict[str, dict[int, list[float]]] = {}
         self._pairs: dict[str, set[str]] = {}
-        self._newest_ms = 0
         self._latest: dict[str, int] = {}  # asset → its newest price's event time
-        self.latest_ms = 0  # the newest price's event time, any asset
 
     def seen_until(self, asset: str) -> int | None:
         """Event time of ``asset``'s newest price; None before its first."""
@@ -116,7 +117,6 @@ class PriceTable:
         self._pairs.setdefault(asset, set()).add(pair)
         if event_ms > self._latest.get(asset, -1):
             self._latest[asset] = event_ms
-        self.latest_ms = max(self.latest_ms, event_ms)
         buckets = self._buckets.setdefault(pair, {})
         at = event_ms - event_ms % self.bucket_ms
         slot = buckets.get(at)
@@ -124,12 +124,12 @@ class PriceTable:
             buckets[at] = [price, price]
         else:
             slot[0], slot[1] = max(slot[0], price), min(slot[1], price)
-        if event_ms > self._newest_ms + self.keep_ms // 4:  # prune now and then
-            self._newest_ms = event_ms
-            oldest = event_ms - self.keep_ms
-            for held in self._buckets.values():
-                for old in [b for b in held if b < oldest]:
-                    del held[old]
+
+    def prune(self, oldest_ms: int) -> None:
+        """Forget the buckets before ``oldest_ms``."""
+        for held in self._buckets.values():
+            for old in [b for b in held if b < oldest_ms]:
+                del held[old]
 
     def fall(self, asset: str, start_ms: int, end_ms: int) -> Fall | None:
         """The largest peak-to-later-low fall of any pair of ``asset`` in ``[start, end)``."""
@@ -162,6 +162,7 @@ class ProtocolWindow:
 
 Armed = tuple[Partition, Window, ProtocolWindow]
 WAITING_LIMIT = 10_000  # closed windows waiting for their prices, at most
+HOLD_MS = 30 * 60_000  # how far behind the newest input a slow partition holds the prices
 
 
 class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
@@ -178,14 +179,15 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         super().__init__(APP, config.spec, clock_ms=clock_ms, late_topic=late_topic)
         self.config = config
         self.out_topic = out_topic
-        keep = 2 * (config.window_ms + config.grace_ms)
-        self.prices = PriceTable(config.bucket_ms, keep)
+        self.prices = PriceTable(config.bucket_ms)
         self._armed: dict[str, dict[Window, Armed]] = {}  # asset → windows counting enough
         # asset → windows closed with enough liquidations before the asset's prices reached
         # their end (the liquidations' partition read ahead of the prices'): decided when
         # those prices come, or dropped once the price table no longer holds the window
         self._waiting: dict[str, dict[Window, Armed]] = {}
-        self._keep_ms, self._swept_ms = keep, 0
+        self._keep_ms = 2 * (config.window_ms + config.grace_ms)
+        self._progress: dict[Partition, int] = {}  # input partition → newest event time
+        self._newest_ms = self._pruned_ms = 0
 
     def read(self, record: InRecord) -> Event[Envelope[Any]] | None:
         if record.value is None:
@@ -219,6 +221,10 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
         record: InRecord,
     ) -> Sequence[Output]:
         d, cause = event.value.data, event.value.header.message_id
+        tp = (record.topic, record.partition)
+        if event.event_ms > self._progress.get(tp, -1):
+            self._progress[tp] = event.event_ms
+            self._prune(event.event_ms)
         if isinstance(d, PriceUpdate):  # once per event, not per (hopping) window
             asset = event.key.removeprefix(PRICE_KEY)
             self.prices.add(asset, d.pair, event.event_ms, d.price)
@@ -226,7 +232,6 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
             found = [o for w, s in list(armed.items()) for o in self._check(w, s[2], cause)]
             return found + self._decide_waiting(asset, cause)
         outputs: list[Output] = []
-        tp = (record.topic, record.partition)
         for window, state in zip(windows, states, strict=True):
             if not state.fired and state.count >= self.config.min_liquidations:
                 self._armed.setdefault(self._priced(window), {})[window] = (tp, window, state)
@@ -245,9 +250,19 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
             self._wait(asset, armed)
         return outputs
 
+    def assigned(self, partitions: Iterable[Partition]) -> None:
+        """Every owned partition holds the price table back, even before its first record:
+        a partition not read yet may still need the oldest prices."""
+        owned = list(partitions)
+        super().assigned(owned)
+        for tp in owned:
+            self._progress.setdefault(tp, -1)
+
     def revoked(self, partitions: Any) -> None:
         lost = set(partitions)
         super().revoked(lost)
+        for tp in lost:
+            self._progress.pop(tp, None)
         for held in (*self._armed.values(), *self._waiting.values()):
             for window in [w for w, (tp, _, _) in held.items() if tp in lost]:
                 del held[window]
@@ -263,8 +278,7 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
 
     def _decide_waiting(self, asset: str, cause: str) -> list[Output]:
         """On a price of ``asset``: fire the waiting windows its fall now makes cascades;
-        forget those its prices have passed the end of (decided: none) and, on any asset,
-        those older than the price table keeps."""
+        forget those its prices have passed the end of (decided: none)."""
         outputs: list[Output] = []
         waiting = self._waiting.get(asset)
         seen = self.prices.seen_until(asset)
@@ -273,13 +287,26 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
                 outputs += self._check(window, state, cause)
                 if state.fired or (seen is not None and seen >= window.end_ms):
                     del waiting[window]
-        if self.prices.latest_ms > self._swept_ms + self._keep_ms // 4:  # now and then
-            self._swept_ms = self.prices.latest_ms
-            horizon = self.prices.latest_ms - self._keep_ms
-            for held in self._waiting.values():
-                for window in [w for w in held if w.end_ms < horizon]:
-                    del held[window]
         return outputs
+
+    def _prune(self, event_ms: int) -> None:
+        """Now and then (every quarter of ``keep``), forget prices no input still needs:
+        older than ``keep`` (2 × (window + grace)) before the slowest input partition, one
+        read ahead of the others not pruning what the others have yet to join (but a
+        partition more than ``HOLD_MS`` behind the newest holds nothing back: memory stays
+        bounded); waiting windows ending before that are forgotten too."""
+        if event_ms <= self._newest_ms + self._keep_ms // 4:
+            return
+        self._newest_ms = event_ms
+        slowest = max(min(self._progress.values()), event_ms - HOLD_MS)
+        horizon = slowest - self._keep_ms
+        if horizon <= self._pruned_ms:
+            return
+        self._pruned_ms = horizon
+        self.prices.prune(horizon)
+        for held in self._waiting.values():
+            for window in [w for w in held if w.end_ms < horizon]:
+                del held[window]
 
     def _check(self, window: Window, state: ProtocolWindow, cause: str) -> list[Output]:
         c = self.config
