@@ -172,6 +172,9 @@ def test_lucent_topics_list_against_the_authenticating_broker_names_sasl_not_the
     output = listed.stdout + listed.stderr
     assert listed.returncode != 0
     assert "SASL authentication error" in output and "unknown-user" in output
+    error = [line for line in listed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error) == 1 and "LUCENT_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT" in error[0]
+    assert "LUCENT_KAFKA_SASL_PASSWORD (or _FILE)" in error[0]  # not only "is the broker up?"
     assert leaks(output) == []
 
 

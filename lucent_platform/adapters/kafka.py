@@ -29,15 +29,31 @@ class KafkaUnavailable(RuntimeError):
     """The cluster did not answer; the message names the address and the setting."""
 
 
-def explain(exc: BaseException) -> str | None:
-    """One line for a Kafka client error that reached the command line; None if not one."""
+def explain(exc: BaseException, settings: Settings | None = None) -> str | None:
+    """One line for a Kafka client error that reached the command line; None if not one.
+    With a secured protocol in ``settings``, a refused login or certificate looks like a
+    broker that does not answer, so the line names the security settings too."""
     if not isinstance(exc, KafkaException):
         return None
     error = exc.args[0] if exc.args else None
     text = error.str() if isinstance(error, KafkaError) else str(exc)
-    return (
+    line = (
         f"Kafka: {text} — is the broker at LUCENT_KAFKA_BOOTSTRAP_SERVERS up and reachable "
         "(`lucent up` starts the local stack, `lucent status` shows it)?"
+    )
+    protocol = None if settings is None else settings.kafka_security_protocol
+    if protocol is None or protocol == "PLAINTEXT":
+        return line
+    checks = []
+    if protocol.startswith("SASL"):
+        checks.append("LUCENT_KAFKA_SASL_MECHANISM, LUCENT_KAFKA_SASL_USERNAME and "
+                      "LUCENT_KAFKA_SASL_PASSWORD (or _FILE)")  # fmt: skip
+    if protocol.endswith("SSL"):
+        checks.append("LUCENT_KAFKA_SSL_CA_LOCATION")
+    return (
+        f"{line} With LUCENT_KAFKA_SECURITY_PROTOCOL={protocol} a refused login or "
+        f"certificate looks the same (the client's log lines above name it): check "
+        f"{' and '.join(checks)}."
     )
 
 

@@ -17,6 +17,7 @@ class LucentGroup(click.Group):
     into one clear line and exit code 2, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        obj = ctx.ensure_object(dict)  # shared with every subcommand: settings_from fills it
         try:
             return super().invoke(ctx)
         except (SettingsError, StackError) as exc:
@@ -25,7 +26,7 @@ class LucentGroup(click.Group):
         except Exception as exc:  # a client error (server down, refused, unknown topic)
             from lucent_platform.adapters import clickhouse, kafka
 
-            message = kafka.explain(exc) or clickhouse.explain(exc)
+            message = kafka.explain(exc, obj.get("settings")) or clickhouse.explain(exc)
             if message is None:
                 raise
             click.echo(f"error: {message}", err=True)
