@@ -36,10 +36,11 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy lucent_platform streaming
 
-# Two workers: most tests wait on a broker, NATS or ClickHouse, so two share the cores well
-# (measured 11 min 45 s vs 16 min 46 s in one process); each starts its own services.
+# Three workers: most tests wait on a broker, NATS, ClickHouse or a worker they killed (two used
+# 40 % of the 2 cores); each starts its own services. --dist loadgroup hands out one test at a
+# time, the `slow` ones first (tests/conftest.py); --durations shows the slowest of every run.
 test: install lint
-	$(VENV)/bin/pytest -n 2
+	$(VENV)/bin/pytest -n 3 --dist loadgroup --durations=25
 
 check: test
 

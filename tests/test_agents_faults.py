@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from lucent_platform.adapters import kafka
 from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
@@ -66,6 +68,7 @@ def _recorded(settings: Settings, broker: str) -> Counter[str]:
     return Counter(decode_as(r.value or b"", ModelPrediction).header.message_id for r in records)
 
 
+@pytest.mark.slow
 def test_an_agents_worker_killed_while_recording_loses_no_prediction(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:

@@ -236,6 +236,7 @@ def _reference(app: App, settings: Settings, broker: str, sent: int) -> set[tupl
     return set().union(*(_found(app, {tp: records}) for tp, records in by_partition.items()))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("app", APPS.values(), ids=APPS.keys())
 def test_a_signal_worker_killed_mid_stream_and_restarted_loses_nothing(
     own_broker: str, tmp_path: Path, app: App

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def lucent(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
     result = subprocess.run(
@@ -23,6 +25,7 @@ def test_bench_envelope_reports_every_codec() -> None:
     assert {"rates", "ratios"} <= set(figures)
 
 
+@pytest.mark.slow
 def test_bench_feed_reports_parse_and_kafka_rates() -> None:
     figures = lucent("bench", "feed", "--frames", "500", "--json")
     for key in ("ccxt_parse_frames_per_s", "ours_parse_all_envelopes_per_s",
@@ -52,6 +55,7 @@ def test_the_dex_peer_decodes_exactly_the_logs_ours_routes() -> None:
     assert dex.ours(frames, 2) == 2 * dex.ours(frames, 1) > routed
 
 
+@pytest.mark.slow
 def test_bench_processor_measures_every_contender_and_both_brokers() -> None:
     """Tiny sizes, no Quix peer (its venv comes from PyPI): every contender processes all the
     input, the latency runs match outputs to inputs, and the issue's --json keys are there."""
@@ -70,6 +74,7 @@ def test_bench_processor_measures_every_contender_and_both_brokers() -> None:
             assert pair[label]["samples"] > 500, (where, label)
 
 
+@pytest.mark.slow
 def test_bench_sink_reports_rates_and_query_latencies() -> None:
     # Small batches: the rate runs from the first rows landing to the last, so the 3,000 rows
     # must not all land in one insert (the default batch is 5,000 rows per partition).
@@ -83,6 +88,7 @@ def test_bench_sink_reports_rates_and_query_latencies() -> None:
         assert isinstance(latency, dict) and latency["rows"] > 0 and latency["median_ms"] > 0
 
 
+@pytest.mark.slow
 def test_bench_apps_measures_detection_and_end_to_end_latency() -> None:
     """Tiny sizes: the worker reports its detection latency, the reader matches opportunities
     to their opening quotes, the baseline passes every quote through, on both brokers."""
@@ -98,6 +104,7 @@ def test_bench_apps_measures_detection_and_end_to_end_latency() -> None:
         assert pair["ours"]["detections"] > 0, where
 
 
+@pytest.mark.slow
 def test_bench_broker_measures_the_broker_empty_and_filled() -> None:
     rows = lucent("bench", "broker", "--fill", "0", "--fill", "3000", "--probe", "500", "--json")
     assert isinstance(rows, list) and [row["held"] for row in rows] == [0.0, 3000.0]

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from lucent_platform.adapters import kafka_groups
 from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
@@ -56,6 +58,7 @@ async def _stream_count(url: str) -> int:
         await client.close()
 
 
+@pytest.mark.slow
 def test_a_bridge_killed_mid_stream_and_restarted_publishes_every_command_once(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:

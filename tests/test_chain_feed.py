@@ -93,6 +93,7 @@ def quick(feed_config: ChainConfig, sink: list[Envelope[Any]], **kwargs: Any) ->
 # --- the recorded block through the feed --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_recorded_block_is_published_to_the_raw_topics(
     jsonrpc_node: JsonRpcNode, own_broker: str, settings: Settings
 ) -> None:

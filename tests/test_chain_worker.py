@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings, with_overrides
 from lucent_platform.envelope import Envelope, decode
@@ -28,6 +30,7 @@ def test_lucent_up_starts_the_chain_worker_only_when_chains_are_configured(
     assert "chain" in startable(configured)
 
 
+@pytest.mark.slow
 def test_the_chain_worker_publishes_the_recorded_block(
     jsonrpc_node: JsonRpcNode, own_broker: str, tmp_path: Path
 ) -> None:

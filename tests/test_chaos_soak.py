@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lucent_platform.chaos.minutes import Minute, minute
 from lucent_platform.chaos.readings import Reading, carried, rss_mb
 from lucent_platform.chaos.verdict import Accounting, Drain, judge, slope
@@ -211,6 +213,7 @@ def test_rss_is_read_from_proc() -> None:
     assert rss_mb(2**22 + 12345) is None
 
 
+@pytest.mark.slow
 def test_a_short_soak_of_the_real_stack_accounts_for_every_record(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     result = subprocess.run(

@@ -113,6 +113,7 @@ def wait_for(condition: Any, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_sink_killed_between_insert_and_commit_duplicates_nothing(
     own_broker: str, clickhouse_server: EmbeddedClickHouse, clickhouse: Client, tmp_path: Path
 ) -> None:
@@ -164,6 +165,7 @@ def own_clickhouse(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 OUTAGE_S = 30.0  # issue #11: the sink while ClickHouse is unavailable for 30 s
 
 
+@pytest.mark.slow
 def test_clickhouse_down_for_thirty_seconds_loses_nothing(
     own_broker: str, own_clickhouse: tuple[int, Path], tmp_path: Path
 ) -> None:

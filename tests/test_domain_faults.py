@@ -16,6 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from lucent_platform.adapters import nats as nats_adapter
 from lucent_platform.config import Settings
 from lucent_platform.domain import bridge, commands, events
@@ -64,6 +66,7 @@ def _opportunities(path: Path) -> Counter[str]:
         )
 
 
+@pytest.mark.slow
 def test_a_domain_worker_killed_mid_stream_records_every_command_once(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:

@@ -22,6 +22,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lucent_platform.adapters import kafka, kafka_groups
 from lucent_platform.config import Settings
 from lucent_platform.envelope import Envelope, decode
@@ -53,6 +55,7 @@ def _written(settings: Settings, broker: str) -> int:
     return kafka_groups.ends(settings, broker, [(TRADES, 0)], timeout=0.3)[(TRADES, 0)][1]
 
 
+@pytest.mark.slow
 def test_a_killed_feed_reconnects_and_resumes_writing(own_broker: str, tmp_path: Path) -> None:
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     frames = [json.dumps(m) for m in RECORDED]

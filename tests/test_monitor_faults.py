@@ -20,6 +20,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode_as
@@ -46,6 +48,7 @@ def _wait_for(settings: Settings, broker: str, n: int, timeout: float = 90) -> N
     wait_until(lambda: len(_alerts(settings, broker)) >= n, timeout, f"{n} alerts", every=0.3)
 
 
+@pytest.mark.slow
 def test_a_monitor_killed_with_open_alerts_neither_loses_nor_doubles_them(
     own_broker: str, own_nats: RestartableNats, tmp_path: Path
 ) -> None:

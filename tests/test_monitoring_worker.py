@@ -180,6 +180,7 @@ def test_a_simulated_venue_that_stops_goes_stale_and_resolves_when_it_returns(
         feeder.join(5)
 
 
+@pytest.mark.slow
 def test_dead_letter_burst_and_deviation_open_alerts_and_a_restart_takes_them_over(
     kafka_bootstrap: str, settings: Settings, unique: str, own_nats: RestartableNats
 ) -> None:

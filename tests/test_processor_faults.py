@@ -159,6 +159,7 @@ def _account(market: Market, settings: Settings, broker: str, what: str, exactly
     return repeats
 
 
+@pytest.mark.slow
 @MODES
 def test_a_processor_killed_mid_stream_and_restarted_loses_nothing(
     own_broker: str, tmp_path: Path, exactly_once: bool
@@ -197,6 +198,7 @@ def test_a_processor_killed_mid_stream_and_restarted_loses_nothing(
     assert repeats <= 1_000
 
 
+@pytest.mark.slow
 @MODES
 def test_two_processors_share_partitions_as_one_joins_and_one_leaves(
     own_broker: str, tmp_path: Path, exactly_once: bool

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
 from lucent_platform.envelope import decode
@@ -28,6 +30,7 @@ def stdout_envelopes(path: Path, *extra: str) -> tuple[bytes, list[Any]]:
     return result.stdout, [decode(line) for line in result.stdout.splitlines()]
 
 
+@pytest.mark.slow
 def test_binance_native_recordings_replay_field_by_field() -> None:
     raw, envelopes = stdout_envelopes(MARKET / "binance")
     trades = [e for e in envelopes if e.header.message_type == "trade"]
@@ -53,6 +56,7 @@ def test_binance_native_recordings_replay_field_by_field() -> None:
     assert again == raw
 
 
+@pytest.mark.slow
 def test_coinbase_and_kraken_recordings_replay(tmp_path: Path) -> None:
     _, coinbase = stdout_envelopes(MARKET / "coinbase")
     tickers = [e for e in coinbase if e.header.message_type == "price_update"]

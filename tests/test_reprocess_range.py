@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import msgspec
+import pytest
 from click.testing import CliRunner, Result
 from confluent_kafka import ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -125,6 +126,7 @@ def reprocess(settings: Settings, *args: str) -> Result:
     return CliRunner().invoke(cli, ["reprocess", *args], obj={"settings": settings})
 
 
+@pytest.mark.slow
 def test_a_time_range_is_recomputed_and_the_group_left_where_it_was(
     own_broker: str, tmp_path: Path
 ) -> None:

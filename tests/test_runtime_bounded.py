@@ -129,6 +129,7 @@ def test_a_bound_outside_the_subscription_is_refused(settings: Settings) -> None
         )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_bound_behind_transaction_markers_is_reached_and_committed(
     kafka_bootstrap: str, settings: Settings, unique: str
 ) -> None:

@@ -19,6 +19,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from lucent_platform.config import Settings
 from lucent_platform.topics import TopicSpec
 from streaming.lifecycle import StopSignal
@@ -66,6 +68,7 @@ def rss_mb(pid: int) -> float:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
+@pytest.mark.slow
 def test_a_slow_consumer_reads_a_large_backlog_in_bounded_memory(
     own_broker: str, tmp_path: Path, unique: str
 ) -> None:

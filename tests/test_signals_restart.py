@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from lucent_platform.adapters import kafka
 from lucent_platform.config import Settings
@@ -161,6 +162,7 @@ def late_offsets(values: list[bytes]) -> set[tuple[int, int]]:
     return {(letter.source_partition, letter.source_offset) for letter in letters}
 
 
+@pytest.mark.slow
 def test_at_least_once_restart_rebuilds_windows(
     kafka_bootstrap: str, settings: Settings, unique: str, tmp_path: Path
 ) -> None:
@@ -177,6 +179,7 @@ def test_at_least_once_restart_rebuilds_windows(
     assert late_offsets(lates) == expected_late
 
 
+@pytest.mark.slow
 def test_exactly_once_restart_gives_identical_output(
     kafka_bootstrap: str, settings: Settings, unique: str, tmp_path: Path
 ) -> None:

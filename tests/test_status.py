@@ -195,6 +195,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         stack.stop()
 
 
+@pytest.mark.slow
 def test_status_shows_every_worker_running_with_its_rate_and_lag(stack: LocalStack) -> None:
     settings = stack.settings
     deadline = time.monotonic() + 120
