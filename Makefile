@@ -40,7 +40,7 @@ lint: install
 # 40 % of the 2 cores); each starts its own services. --dist loadgroup hands out one test at a
 # time, the `slow` ones first (tests/conftest.py); --durations shows the slowest of every run.
 test: install lint
-	$(VENV)/bin/pytest -n 3 --dist loadgroup --durations=25
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=25
 
 check: test
 
