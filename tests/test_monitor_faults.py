@@ -34,7 +34,7 @@ from tests.test_monitoring_worker import now_ms, quote
 from tests.worker_process import start_worker, worker_env
 
 CONFIG = {
-    "failure_min_messages": 20, "failure_rate_open": 0.3, "stale_min_ms": 60_000,
+    "failure_min_messages": 20, "failure_rate_open": 0.3, "stale_min_ms": 600_000,
     "evaluate_every_ms": 100, "deviation_open_bps": 100,
 }  # fmt: skip
 
