@@ -87,11 +87,13 @@ def test_a_domain_worker_killed_mid_stream_records_every_command_once(
     first.send_signal(signal.SIGKILL)
     assert first.wait(30) == -signal.SIGKILL
     killed_at, at_kill = time.monotonic(), sum(_opportunities(store).values())
+    since = log.stat().st_size  # the second life's lines come after this
     second = start_worker("domain", env, log)
     try:
         wait_until(
             lambda: (
-                sum(_opportunities(store).values()) >= N
+                b"domain handlers following" in log.read_bytes()[since:]  # up: not mid-start
+                and sum(_opportunities(store).values()) >= N
                 and asyncio.run(_pending(own_nats.url)) == 0
             ),
             180, "every command recorded and acknowledged", every=0.5,
