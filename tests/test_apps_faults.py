@@ -66,7 +66,7 @@ from tests.paced_publisher import Message, PacedPublisher
 from tests.test_patterns_cascade import liquidation, price
 from tests.test_signals_arbitrage import deterministic
 from tests.test_yield_detector import rate
-from tests.worker_process import start_worker, worker_env
+from tests.worker_process import start_worker, stop_workers, worker_env
 
 STREAM = 6_000
 RATE = 250  # input records/s published while the worker runs (about 24 s)
@@ -274,10 +274,7 @@ def test_a_signal_worker_killed_mid_stream_and_restarted_loses_nothing(
         recovery, after_last = time.monotonic() - killed_at, time.monotonic() - last_input
         assert second.poll() is None, log.read_text()[-3000:]
     finally:
-        for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(60)
+        stop_workers(first, second)
     assert second.returncode == 0, log.read_text()[-3000:]
     assert sent_at_kill < total, "killed after the last input: not mid-stream"
 

@@ -33,7 +33,7 @@ from tests.domain_flow import wait_until
 from tests.exchange_server import ExchangeServer, Script
 from tests.market_fixtures import jsonl
 from tests.test_live_feed import DEPTH_BODY, binance_ack
-from tests.worker_process import start_worker, worker_env
+from tests.worker_process import start_worker, stop_workers, worker_env
 
 RECORDED = [m for m in jsonl("binance/ws_aggTrade.jsonl") if m["data"]["s"] == "BTCUSDT"]
 INTERVAL = 0.07  # s between frames: the 346 recorded trades last 24 s
@@ -84,10 +84,7 @@ def test_a_killed_feed_reconnects_and_resumes_writing(own_broker: str, tmp_path:
                        "the second life's trades", every=0.25)  # fmt: skip
             assert second.poll() is None, log.read_text()[-3000:]
         finally:
-            for process in (first, second):
-                if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    process.wait(60)
+            stop_workers(first, second)
         assert venue.connections == 2, log.read_text()[-3000:]
     assert second.returncode == 0, log.read_text()[-3000:]
 

@@ -37,7 +37,7 @@ from lucent_platform.topics import DEADLETTER, Kind, normalized, raw_pattern
 from streaming.processor import GROUP_ID
 from tests.domain_flow import provision_topics, wait_until
 from tests.paced_publisher import PacedPublisher
-from tests.worker_process import start_worker, worker_env
+from tests.worker_process import start_worker, stop_workers, worker_env
 
 START_MS = 1_795_000_000_000
 RATE = 500  # raw messages/s published while the processors run (about 23 s)
@@ -89,10 +89,7 @@ def processors(
     try:
         yield start
     finally:
-        for process in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(60)
+        stop_workers(*started)
 
 
 def _raw_partitions(settings: Settings, broker: str) -> list[tuple[str, int]]:

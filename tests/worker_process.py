@@ -4,6 +4,7 @@ one test: the environment that names them, and the process with its log in a fil
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,14 @@ def start_worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[
             [sys.executable, "-m", "lucent_platform.cli", "worker", name],
             env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+def stop_workers(*processes: subprocess.Popen[bytes] | None, timeout: float = 60) -> None:
+    """SIGTERM every worker still running and wait for it (a test's ``finally``)."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout)
 
 
 def provision_fixed_topics(settings: Settings, broker: str) -> None:
