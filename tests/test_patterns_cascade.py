@@ -147,18 +147,18 @@ def test_a_window_waiting_for_prices_is_decided_once_they_pass_its_end() -> None
     liquidations = [i for i in items if i[0] == LIQ]
     app = detector()
     assert cascades(app, records(liquidations)) == []  # closed, nothing priced yet: waiting
-    assert {w.key for held in app._waiting.values() for w in held} == {
+    assert {w.key for w in app.waiting()} == {
         "aave/ethereum/ETH", "compound/ethereum/BTC"}  # fmt: skip
     late_prices = [InRecord(PX, 0, n, 0, None, value)
                    for n, (topic, value) in enumerate(i for i in items if i[0] == PX)]  # fmt: skip
     found = cascades(app, late_prices)
     assert [(c.protocol, c.collateral_asset) for c in found] == [("aave", "ETH")]
-    assert not app._waiting.get("ETH")  # decided: a cascade
-    assert app._waiting.get("BTC")  # no BTC price at or after its end yet: still waiting
+    # ETH's decided (a cascade); BTC's has no price at or after its end yet: still waiting
+    assert [w.key for w in app.waiting()] == ["compound/ethereum/BTC"]
     after_end = InRecord(PX, 0, len(late_prices), 0, None,
                          price("BTC-USDT", T0 + 61_000, 58_000.0))  # fmt: skip
     assert cascades(app, [after_end]) == []  # the 60,000 → 58,900 fall is 1.8 %: none
-    assert not app._waiting.get("BTC")  # decided: forgotten
+    assert app.waiting() == []  # decided: forgotten
 
 
 def windows_of(found: list[LiquidationCascade]) -> list[tuple[str, str, int, int]]:

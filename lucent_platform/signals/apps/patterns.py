@@ -267,13 +267,17 @@ class CascadeDetector(WindowedApp[ProtocolWindow, Envelope[Any]]):
             for window in [w for w, (tp, _, _) in held.items() if tp in lost]:
                 del held[window]
 
+    def waiting(self) -> list[Window]:
+        """The closed windows waiting for their asset's prices, by end."""
+        held = (w for windows in self._waiting.values() for w in windows)
+        return sorted(held, key=lambda w: (w.end_ms, w.key))
+
     def _wait(self, asset: str, armed: Armed) -> None:
         """Hold a closed window until its asset's prices pass its end (bounded)."""
         waiting = self._waiting.setdefault(asset, {})
         waiting[armed[1]] = armed
         if sum(len(w) for w in self._waiting.values()) > WAITING_LIMIT:
-            oldest = min((w for held in self._waiting.values() for w in held),
-                         key=lambda w: (w.end_ms, w.key))  # fmt: skip
+            oldest = self.waiting()[0]
             self._waiting[self._priced(oldest)].pop(oldest, None)
 
     def _decide_waiting(self, asset: str, cause: str) -> list[Output]:
